@@ -1,0 +1,3 @@
+from gatewayproxy.cli import main
+
+main()

@@ -1,0 +1,240 @@
+"""The one place that talks to boto3: sessions, clients, retries, rate limits, waits, error mapping.
+
+Step code calls `Aws.call(service, operation, **params)` and catches `AwsError` by code; it never
+sees botocore. Waiting goes through `Aws.wait`, whose clock and sleep are injectable so tests
+never really sleep.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from gatewayproxy.errors import AwsError, Cancelled, ConfigError, GatewayProxyError, WaitTimeout
+
+log = logging.getLogger("gatewayproxy.aws")
+
+DEFAULT_POLL_SECONDS = 15.0
+FIRST_POLL_SECONDS = 1.0
+
+# API Gateway control-plane limits that botocore's retries cannot absorb (calls per second).
+MIN_INTERVAL: dict[tuple[str, str], float] = {
+    ("apigateway", "create_rest_api"): 3.0,
+    ("apigateway", "delete_rest_api"): 30.0,
+    ("apigateway", "create_deployment"): 5.0,
+}
+# Answers that mean "wait a little and ask again" beyond botocore's own retries.
+THROTTLED = {"TooManyRequestsException", "Throttling", "ThrottlingException",
+             "RequestLimitExceeded"}
+READ_PREFIXES = ("describe_", "get_", "list_")
+
+
+@dataclass
+class Clock:
+    """Time and sleep, swappable in tests so waits cost nothing."""
+
+    now: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+@dataclass
+class Target:
+    """Where the stack lives: what the flags and environment ask for."""
+
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+
+
+@dataclass
+class CallLog:
+    """Counts every AWS call by service and operation (for -v, benchmarks and tests)."""
+
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, service: str, operation: str) -> None:
+        with self.lock:
+            self.counts[(service, operation)] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def writes(self) -> Counter[tuple[str, str]]:
+        return Counter({k: v for k, v in self.counts.items() if not k[1].startswith(READ_PREFIXES)})
+
+
+def poll_seconds() -> float:
+    raw = os.environ.get("GATEWAYPROXY_POLL_SECONDS")
+    if raw is None or raw == "":
+        return DEFAULT_POLL_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"GATEWAYPROXY_POLL_SECONDS={raw!r} is not a number of seconds") from None
+    if value < 0:
+        raise ConfigError("GATEWAYPROXY_POLL_SECONDS must not be negative")
+    return value
+
+
+def is_loopback(url: str | None) -> bool:
+    if not url:
+        return False
+    host = urlparse(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Aws:
+    """Clients for one account and region, with the project's retry, rate-limit and wait rules."""
+
+    def __init__(self, target: Target, clock: Clock | None = None,
+                 max_poll: float | None = None) -> None:
+        self.endpoint_url = target.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+        try:
+            self._session = boto3.session.Session(profile_name=target.profile,
+                                                  region_name=target.region)
+        except botocore.exceptions.ProfileNotFound:
+            raise ConfigError(f"AWS profile {target.profile!r} is not configured") from None
+        self.region: str = self._session.region_name or ""
+        if not self.region:
+            raise ConfigError(
+                "no AWS region: set stack.region in the config, pass --region, or set AWS_REGION"
+            )
+        self.cancel = threading.Event()
+        self.clock = clock or Clock(sleep=self.cancel.wait)
+        self.max_poll = poll_seconds() if max_poll is None else max_poll
+        self.calls = CallLog()
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._last_call: dict[tuple[str, str], float] = {}
+        self._account_id: str | None = None
+
+    @property
+    def emulated(self) -> bool:
+        """True against a local emulator: no data plane, nothing to send requests to."""
+        return self.endpoint_url is not None
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                config = botocore.config.Config(
+                    retries={"mode": "standard", "max_attempts": 8},
+                    user_agent_extra="gatewayproxy",
+                )
+                self._clients[service] = self._session.client(
+                    service, endpoint_url=self.endpoint_url, config=config  # type: ignore[call-overload]
+                )
+            return self._clients[service]
+
+    @property
+    def account_id(self) -> str:
+        if self._account_id is None:
+            self._account_id = str(self.call("sts", "get_caller_identity")["Account"])
+        return self._account_id
+
+    def call(self, service: str, operation: str, /, *, retry: tuple[str, ...] = (),
+             retry_for: float = 60.0, **params: Any) -> Any:
+        """Call one AWS operation; map its errors to AwsError.
+
+        `retry` names error codes that mean "not yet" (eventual consistency, resources still
+        draining); they are retried with backoff for at most `retry_for` seconds.
+        """
+        client = self.client(service)
+        deadline = self.clock.now() + retry_for
+        delay = FIRST_POLL_SECONDS
+        while True:
+            if self.cancel.is_set():
+                raise Cancelled("stopped before " + _title(operation))
+            self._pace(service, operation)
+            started = time.perf_counter()
+            self.calls.add(service, operation)
+            try:
+                result = getattr(client, operation)(**params)
+                log.debug("%s.%s %.0f ms", service, operation, (time.perf_counter() - started) * 1e3)
+                return result
+            except botocore.exceptions.ClientError as exc:
+                error = exc.response.get("Error", {})
+                code = str(error.get("Code", "Unknown"))
+                message = str(error.get("Message", "")) or str(exc)
+                log.debug("%s.%s failed: %s", service, operation, code)
+                if (code in retry or code in THROTTLED) and self.clock.now() < deadline:
+                    self.clock.sleep(delay)
+                    delay = min(delay * 2, max(self.max_poll, FIRST_POLL_SECONDS))
+                    continue
+                raise AwsError(_title(operation), code, message) from None
+            except botocore.exceptions.NoCredentialsError:
+                raise GatewayProxyError(
+                    "no AWS credentials found: configure a profile (aws configure), pass "
+                    "--profile, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                ) from None
+            except botocore.exceptions.EndpointConnectionError as exc:
+                raise GatewayProxyError(f"cannot reach AWS at {exc.kwargs.get('endpoint_url')}: "
+                                        "is the endpoint right and running?") from None
+            except botocore.exceptions.ParamValidationError as exc:
+                raise GatewayProxyError(f"{_title(operation)}: invalid parameters: {exc}") from None
+            except botocore.exceptions.BotoCoreError as exc:
+                raise GatewayProxyError(f"{_title(operation)}: {exc}") from None
+
+    def _pace(self, service: str, operation: str) -> None:
+        interval = MIN_INTERVAL.get((service, operation))
+        if interval is None:
+            return
+        with self._lock:
+            last = self._last_call.get((service, operation))
+            now = self.clock.now()
+            wait = 0.0 if last is None else last + interval - now
+            self._last_call[(service, operation)] = now + max(wait, 0.0)
+        if wait > 0:
+            self.clock.sleep(wait)
+
+    def wait(self, what: str, check: Callable[[], tuple[bool, str]], timeout: float,
+             report: Callable[[str], None] | None = None) -> None:
+        """Poll `check` until it says done; back off from 1 s to the longest poll interval.
+
+        `check` returns (done, current state); it raises to fail the wait for good.
+        """
+        started = self.clock.now()
+        delay = min(FIRST_POLL_SECONDS, self.max_poll)
+        while True:
+            done, current = check()
+            if done:
+                return
+            elapsed = self.clock.now() - started
+            if report:
+                report(f"{what} {current} {_clock(elapsed)}")
+            if elapsed >= timeout:
+                raise WaitTimeout(
+                    f"gave up waiting for {what} after {_clock(elapsed)}; its last state: {current}"
+                )
+            self.clock.sleep(delay)
+            if self.cancel.is_set():
+                raise Cancelled(f"stopped waiting for {what}")
+            delay = min(delay * 1.5, self.max_poll) if self.max_poll > 0 else 0.0
+
+
+def _title(operation: str) -> str:
+    return "".join(part.capitalize() for part in operation.split("_"))
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60}:{seconds % 60:02d}"

@@ -1,0 +1,311 @@
+"""The command line: parses, prints, and maps errors to exit codes. No AWS logic lives here.
+
+Heavy modules (boto3, rich, the engine) are imported inside the commands, so `--help` and
+`--version` start fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from gatewayproxy import __version__
+
+if TYPE_CHECKING:
+    from gatewayproxy.aws import Aws
+    from gatewayproxy.config import Config
+    from gatewayproxy.engine import Engine, RunResult
+    from gatewayproxy.state import State
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Options:
+    config: Path
+    state: Path | None
+    profile: str | None
+    region: str | None
+    endpoint_url: str | None
+    sandbox: bool
+
+
+def stack_options(command: F) -> F:
+    """The options every stack command takes."""
+    options = [
+        click.option("-c", "--config", "config", type=click.Path(dir_okay=False, path_type=Path),
+                     default=Path("gatewayproxy.toml"), show_default=True,
+                     help="The stack's config file."),
+        click.option("--state", "state", type=click.Path(dir_okay=False, path_type=Path),
+                     help="State file [default: .gatewayproxy/<stack>.state.json beside the config]."),
+        click.option("--profile", help="AWS profile (default: the usual AWS chain)."),
+        click.option("--region", help="AWS region (overrides stack.region and the environment)."),
+        click.option("--endpoint-url", help="Send AWS calls here (AWS_ENDPOINT_URL works too)."),
+        click.option("--sandbox", is_flag=True,
+                     help="Use the running local sandbox (gatewayproxy sandbox start)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def handle_errors(command: F) -> F:
+    """One clear line and exit 1 for every known failure; a traceback only with -v."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from gatewayproxy.errors import GatewayProxyError
+
+        verbose = bool(click.get_current_context().find_root().params.get("verbose"))
+        try:
+            return command(*args, **kwargs)
+        except GatewayProxyError as exc:
+            if verbose:
+                raise
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            name = click.get_current_context().command.name
+            click.echo(f"\ninterrupted: everything made so far is in the state; run "
+                       f"`gatewayproxy {name}` to resume", err=True)
+            sys.exit(130)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - last resort: still one line
+            if verbose:
+                raise
+            raise click.ClickException(
+                f"unexpected error: {type(exc).__name__}: {exc} (run with -v for details)"
+            ) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gatewayproxy")
+@click.option("-v", "--verbose", is_flag=True, help="Log every AWS call; show tracebacks.")
+def main(verbose: bool) -> None:
+    """Put a container on the internet the safe way on AWS: ECS Fargate in private subnets,
+    an internal NLB, and an API Gateway REST API reaching it through a VPC link.
+
+    \b
+    Example:
+      gatewayproxy sandbox start
+      gatewayproxy up --sandbox
+      gatewayproxy status --sandbox
+      gatewayproxy down --sandbox --yes
+    """
+    if verbose:
+        logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+        logging.getLogger("gatewayproxy").setLevel(logging.DEBUG)
+
+
+# -- shared plumbing ----------------------------------------------------------------------------
+def _load(options: Options) -> tuple[Config, State]:
+    from gatewayproxy import config as config_module
+    from gatewayproxy import state as state_module
+
+    cfg = config_module.load(options.config)
+    path = options.state or state_module.default_path(options.config, cfg.name)
+    return cfg, state_module.State.load(path, cfg.name)
+
+
+def _aws(options: Options, cfg: Config) -> Aws:
+    from gatewayproxy import sandbox
+    from gatewayproxy.aws import Aws, Target
+
+    if options.sandbox:
+        running = sandbox.current()
+        if running is None:
+            raise click.ClickException("no sandbox is running: start one with "
+                                       "`gatewayproxy sandbox start`")
+        sandbox.use(running)
+    return Aws(Target(profile=options.profile, region=options.region or cfg.region,
+                      endpoint_url=options.endpoint_url))
+
+
+def _engine(options: Options, cfg: Config, state: State, live: bool) -> Engine:
+    from gatewayproxy import steps
+    from gatewayproxy.engine import Engine
+    from gatewayproxy.progress import LiveReporter, Reporter
+    from gatewayproxy.steps.base import Context
+
+    aws = _aws(options, cfg)
+    console = _console(stderr=True)
+    reporter: Reporter
+    if live and console.is_terminal and not console.is_dumb_terminal:
+        reporter = LiveReporter(console, steps.NAMES)
+    else:
+        reporter = Reporter(sys.stderr, steps.NAMES)
+    return Engine(Context(config=cfg, state=state, aws=aws), reporter)
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def _summary(result: RunResult, title: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("step")
+    table.add_column("resources", justify="right")
+    table.add_column("time", justify="right")
+    for i, step in enumerate(result.results, 1):
+        table.add_row(f"{i}. {step.name}", str(step.resources), f"{step.seconds:.1f}s")
+    _console(stderr=True).print(table)
+
+
+# -- commands -----------------------------------------------------------------------------------
+@main.command()
+@stack_options
+@handle_errors
+def up(**kwargs: Any) -> None:
+    """Create or update the stack, then print its invoke URL.
+
+    \b
+    Example:
+      gatewayproxy up                      # uses ./gatewayproxy.toml
+      gatewayproxy up -c api.toml --region eu-west-1
+    """
+    from gatewayproxy import probe
+    from gatewayproxy.state import locked
+
+    options = Options(**kwargs)
+    cfg, state = _load(options)
+    with locked(state.path, "up"):
+        engine = _engine(options, cfg, state, live=True)
+        try:
+            result = engine.up()
+        finally:
+            engine.reporter.close()
+    _summary(result, f"stack {cfg.name} is up")
+    url = result.invoke_url
+    click.echo(url)
+    if url and not engine.ctx.aws.emulated:
+        answer = probe.check(url, cfg)
+        click.echo(answer, err=True)
+
+
+@main.command()
+@stack_options
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (stable schema).")
+@handle_errors
+def status(as_json: bool, **kwargs: Any) -> None:
+    """Show what exists, whether it is healthy, and the invoke URL.
+
+    \b
+    Example:
+      gatewayproxy status
+      gatewayproxy status --json | jq .invoke_url
+    """
+    options = Options(**kwargs)
+    cfg, state = _load(options)
+    engine = _engine(options, cfg, state, live=False)
+    report = engine.status()
+    url = state.get("rest_api", "invoke_url")
+    target = state.target
+    if as_json:
+        click.echo(json.dumps({
+            "stack": cfg.name,
+            "target": target,
+            "invoke_url": url,
+            "healthy": all(s.healthy for s in report),
+            "steps": [{"name": s.name, "done": s.done, "healthy": s.healthy, "summary": s.summary,
+                       "resources": s.resources, "details": s.details} for s in report],
+        }, indent=2, default=str))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"stack {cfg.name}", title_justify="left")
+    for column in ("step", "done", "health", "summary"):
+        table.add_column(column)
+    for i, s in enumerate(report, 1):
+        health = {True: "[green]healthy[/]", False: "[red]unhealthy[/]", None: "-"}[s.healthy]
+        table.add_row(f"{i}. {s.name}", "yes" if s.done else "no", health, s.summary)
+    console = _console()
+    console.print(table)
+    console.print(f"invoke URL: {url or '(none yet: run gatewayproxy up)'}")
+
+
+@main.command()
+@stack_options
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@handle_errors
+def down(yes: bool, **kwargs: Any) -> None:
+    """Delete everything the stack made, in reverse order.
+
+    \b
+    Example:
+      gatewayproxy down            # asks first
+      gatewayproxy down --yes      # for scripts
+    """
+    from gatewayproxy.state import locked
+
+    options = Options(**kwargs)
+    cfg, state = _load(options)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise click.ClickException("down deletes the whole stack; pass --yes to confirm "
+                                       "when not on a terminal")
+        click.confirm(f"Delete every resource of stack {cfg.name}?", abort=True)
+    with locked(state.path, "down"):
+        engine = _engine(options, cfg, state, live=True)
+        try:
+            result = engine.down()
+        finally:
+            engine.reporter.close()
+    _summary(result, f"stack {cfg.name} is down")
+
+
+@main.group()
+def sandbox() -> None:
+    """A local AWS emulator on 127.0.0.1, to try gatewayproxy without an AWS account.
+
+    \b
+    Example:
+      gatewayproxy sandbox start && gatewayproxy up --sandbox
+    """
+
+
+@sandbox.command("start")
+@click.option("--port", type=click.IntRange(1024, 65535), default=4566, show_default=True)
+@handle_errors
+def sandbox_start(port: int) -> None:
+    """Start the emulator (does nothing if it runs already)."""
+    from gatewayproxy import sandbox as sandbox_module
+
+    running = sandbox_module.start(port)
+    click.echo(f"sandbox running at {running.url} (pid {running.pid}); use it with --sandbox "
+               f"or AWS_ENDPOINT_URL={running.url}")
+
+
+@sandbox.command("stop")
+@handle_errors
+def sandbox_stop() -> None:
+    """Stop the emulator; everything in it is forgotten."""
+    from gatewayproxy import sandbox as sandbox_module
+
+    click.echo("sandbox stopped" if sandbox_module.stop() else "no sandbox was running")
+
+
+@sandbox.command("status")
+@handle_errors
+def sandbox_status() -> None:
+    """Say whether the emulator runs, and where."""
+    from gatewayproxy import sandbox as sandbox_module
+
+    running = sandbox_module.current()
+    if running is None:
+        click.echo("no sandbox is running")
+        sys.exit(1)
+    click.echo(f"sandbox running at {running.url} (pid {running.pid})")

@@ -1,0 +1,262 @@
+"""The stack's configuration: `gatewayproxy.toml`, parsed, defaulted and validated.
+
+Everything a user can get wrong is caught here, before any AWS call, with a message that names the
+key. Nothing else in the project parses TOML.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gatewayproxy.errors import ConfigError
+
+CONFIG_FILE = "gatewayproxy.toml"
+
+# Fargate task sizes AWS accepts: cpu units -> allowed memory in MiB.
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4097, 1024)),
+    1024: tuple(range(2048, 8193, 1024)),
+    2048: tuple(range(4096, 16385, 1024)),
+    4096: tuple(range(8192, 30721, 1024)),
+    8192: tuple(range(16384, 61441, 4096)),
+    16384: tuple(range(32768, 122881, 8192)),
+}
+
+HTTP_METHODS = ("ANY", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+STACK_NAME = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
+STAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+PATH_PART = re.compile(r"^([A-Za-z0-9._~:@!$&'()*+,;=-]+|\{[A-Za-z_][A-Za-z0-9_]*\+?\})$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# The longest derived name that must fit in 32 characters is the target group's, `<stack>-tg-<port>`.
+MAX_STACK_NAME = 32 - len("-tg-65535")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One API path and the HTTP methods it answers."""
+
+    path: str
+    methods: tuple[str, ...]
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return tuple(p for p in self.path.split("/") if p)
+
+    @property
+    def path_parameters(self) -> tuple[str, ...]:
+        return tuple(p.strip("{}+") for p in self.parts if p.startswith("{"))
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated stack configuration; every field has its final, defaulted value."""
+
+    name: str
+    region: str | None
+    image: str
+    port: int = 80
+    cpu: int = 256
+    memory: int = 512
+    desired_count: int = 1
+    environment: dict[str, str] = field(default_factory=dict)
+    vpc_cidr: str = "10.0.0.0/16"
+    availability_zones: int = 2
+    stage: str = "prod"
+    routes: tuple[Route, ...] = (Route("/{proxy+}", ("ANY",)),)
+    path: Path | None = None
+
+    @property
+    def container_name(self) -> str:
+        return "app"
+
+
+_SCHEMA: dict[str, set[str]] = {
+    "stack": {"name", "region"},
+    "container": {"image", "port", "cpu", "memory", "desired_count", "environment"},
+    "network": {"vpc_cidr", "availability_zones"},
+    "api": {"stage", "routes"},
+}
+
+
+def load(path: Path) -> Config:
+    """Read and validate the config file at `path`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"no config file at {path} (create one, or pass -c/--config PATH)"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse(raw, path)
+
+
+def parse(raw: dict[str, Any], path: Path | None = None) -> Config:
+    """Validate a decoded TOML document; raise ConfigError naming the first bad key."""
+    for section, value in raw.items():
+        if section not in _SCHEMA:
+            raise ConfigError(f"unknown section [{section}] (known: {', '.join(_SCHEMA)})")
+        if not isinstance(value, dict):
+            raise ConfigError(f"[{section}] must be a table")
+        unknown = set(value) - _SCHEMA[section]
+        if unknown:
+            raise ConfigError(
+                f"unknown key {section}.{sorted(unknown)[0]} "
+                f"(known: {', '.join(sorted(_SCHEMA[section]))})"
+            )
+    stack = raw.get("stack", {})
+    container = raw.get("container", {})
+    network = raw.get("network", {})
+    api = raw.get("api", {})
+
+    name = _string(stack, "stack", "name", required=True)
+    if len(name) > MAX_STACK_NAME or not STACK_NAME.match(name) or "--" in name:
+        raise ConfigError(
+            f"stack.name {name!r}: use 2 to {MAX_STACK_NAME} lowercase letters, digits and single "
+            "hyphens, starting with a letter and not ending with a hyphen"
+        )
+    if name.startswith("internal-"):
+        raise ConfigError(f"stack.name {name!r}: AWS load balancer names cannot start with 'internal-'")
+    region = _string(stack, "stack", "region") or None
+    if region is not None and not REGION_NAME.match(region):
+        raise ConfigError(f"stack.region {region!r} is not an AWS region name (e.g. eu-west-1)")
+
+    image = _string(container, "container", "image", required=True)
+    if any(c.isspace() for c in image) or len(image) > 255:
+        raise ConfigError(f"container.image {image!r} is not a valid image reference")
+    port = _integer(container, "container", "port", 80, 1, 65535)
+    cpu = _integer(container, "container", "cpu", 256, 256, 16384)
+    memory = _integer(container, "container", "memory", 512, 512, 122880)
+    if cpu not in FARGATE_SIZES:
+        raise ConfigError(
+            f"container.cpu {cpu} is not a Fargate size (one of {', '.join(map(str, FARGATE_SIZES))})"
+        )
+    allowed = FARGATE_SIZES[cpu]
+    if memory not in allowed:
+        choices = (
+            ", ".join(map(str, allowed)) if len(allowed) <= 4
+            else f"{allowed[0]} to {allowed[-1]} in steps of {allowed[1] - allowed[0]}"
+        )
+        raise ConfigError(f"container.memory {memory} does not fit cpu {cpu} on Fargate ({choices})")
+    desired = _integer(container, "container", "desired_count", 1, 0, 100)
+    environment = container.get("environment", {})
+    if not isinstance(environment, dict):
+        raise ConfigError("container.environment must be a table of NAME = \"value\"")
+    for key, value in environment.items():
+        if not ENV_NAME.match(key):
+            raise ConfigError(f"container.environment: {key!r} is not a valid variable name")
+        if not isinstance(value, str):
+            raise ConfigError(f"container.environment.{key} must be a string")
+
+    vpc_cidr = _string(network, "network", "vpc_cidr") or "10.0.0.0/16"
+    try:
+        net = ipaddress.IPv4Network(vpc_cidr, strict=True)
+    except ValueError:
+        raise ConfigError(f"network.vpc_cidr {vpc_cidr!r} is not an IPv4 network like 10.0.0.0/16") from None
+    if not 16 <= net.prefixlen <= 24:
+        raise ConfigError(f"network.vpc_cidr {vpc_cidr}: AWS accepts /16 to /24 here")
+    azs = _integer(network, "network", "availability_zones", 2, 2, 6)
+    if net.prefixlen + _subnet_bits(azs) > 28:
+        raise ConfigError(
+            f"network.vpc_cidr {vpc_cidr} is too small for {azs} public and {azs} private subnets"
+        )
+
+    stage = _string(api, "api", "stage") or "prod"
+    if not STAGE_NAME.match(stage):
+        raise ConfigError(f"api.stage {stage!r}: use letters, digits, '-' and '_' (up to 128)")
+    routes = _routes(api.get("routes"))
+    return Config(
+        name=name, region=region, image=image, port=port, cpu=cpu, memory=memory,
+        desired_count=desired, environment=dict(environment), vpc_cidr=str(net),
+        availability_zones=azs, stage=stage, routes=routes, path=path,
+    )
+
+
+def subnet_cidrs(vpc_cidr: str, zones: int) -> tuple[list[str], list[str]]:
+    """Split the VPC into equal subnets: the first `zones` public, the next `zones` private."""
+    net = ipaddress.IPv4Network(vpc_cidr)
+    subnets = list(net.subnets(prefixlen_diff=_subnet_bits(zones)))
+    return [str(s) for s in subnets[:zones]], [str(s) for s in subnets[zones : 2 * zones]]
+
+
+def _subnet_bits(zones: int) -> int:
+    return (2 * zones - 1).bit_length()
+
+
+def _routes(raw: Any) -> tuple[Route, ...]:
+    if raw is None:
+        return (Route("/{proxy+}", ("ANY",)),)
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError("api.routes must be a non-empty list of [[api.routes]] tables")
+    routes: list[Route] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        where = f"api.routes[{i}]"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where} must be a table with path and methods")
+        unknown = set(item) - {"path", "methods"}
+        if unknown:
+            raise ConfigError(f"unknown key {where}.{sorted(unknown)[0]} (known: methods, path)")
+        path = item.get("path")
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ConfigError(f"{where}.path must be a string starting with '/'")
+        parts = [p for p in path.split("/") if p]
+        for j, part in enumerate(parts):
+            if not PATH_PART.match(part):
+                raise ConfigError(f"{where}.path {path!r}: {part!r} is not a valid path part")
+            if part.endswith("+}") and j != len(parts) - 1:
+                raise ConfigError(f"{where}.path {path!r}: a greedy {part} must be the last part")
+        names = [p.strip("{}+") for p in parts if p.startswith("{")]
+        if len(names) != len(set(names)):
+            raise ConfigError(f"{where}.path {path!r} repeats a path parameter")
+        normal = "/" + "/".join(parts)
+        if normal in seen:
+            raise ConfigError(f"{where}.path {path!r} is listed twice")
+        seen.add(normal)
+        methods = item.get("methods", ["ANY"])
+        if not isinstance(methods, list) or not methods:
+            raise ConfigError(f"{where}.methods must be a non-empty list like [\"GET\"]")
+        upper: list[str] = []
+        for method in methods:
+            if not isinstance(method, str) or method.upper() not in HTTP_METHODS:
+                raise ConfigError(
+                    f"{where}.methods: {method!r} is not one of {', '.join(HTTP_METHODS)}"
+                )
+            if method.upper() in upper:
+                raise ConfigError(f"{where}.methods lists {method.upper()} twice")
+            upper.append(method.upper())
+        if "ANY" in upper and len(upper) > 1:
+            raise ConfigError(f"{where}.methods: ANY already covers every method; list it alone")
+        routes.append(Route(normal, tuple(upper)))
+    return tuple(routes)
+
+
+def _string(table: dict[str, Any], section: str, key: str, required: bool = False) -> str:
+    value = table.get(key)
+    if value is None:
+        if required:
+            raise ConfigError(f"{section}.{key} is required")
+        return ""
+    if not isinstance(value, str) or (required and not value):
+        raise ConfigError(f"{section}.{key} must be a non-empty string")
+    return value
+
+
+def _integer(table: dict[str, Any], section: str, key: str, default: int, low: int, high: int) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{section}.{key} must be a whole number")
+    if not low <= value <= high:
+        raise ConfigError(f"{section}.{key} {value} is out of range ({low} to {high})")
+    return value

@@ -1,0 +1,87 @@
+"""The local AWS emulator behind `gatewayproxy sandbox`: moto's server, made faithful enough for `up`.
+
+moto keeps ECS services at zero running tasks and loads no AWS managed policies by default; here
+services run their desired count at once and the managed policies exist, so `up`, `status` and
+`down` work end to end without an AWS account. Run as `python -m gatewayproxy.emulator --port N`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+
+def patch_moto_ecs() -> None:
+    """Make ECS services behave like healthy ones: desired tasks run at once, and each task
+    registers as an IP target (healthy) in the service's target groups, as Fargate does."""
+    from moto.ecs import models
+
+    backend_class = models.EC2ContainerServiceBackend
+    if getattr(backend_class, "_gatewayproxy_patched", False):
+        return
+    original_init = models.Service.__init__
+    original_create = backend_class.create_service
+    original_update = backend_class.update_service
+    original_delete = backend_class.delete_service
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self.running_count = self.desired_count
+        self.pending_count = 0
+        for deployment in self.deployments:
+            deployment.update(runningCount=self.desired_count, pendingCount=0,
+                              rolloutState="COMPLETED")
+
+    def create(self: Any, *args: Any, **kwargs: Any) -> Any:
+        service = original_create(self, *args, **kwargs)
+        _register_tasks(self, service)
+        return service
+
+    def update(self: Any, *args: Any, **kwargs: Any) -> Any:
+        service = original_update(self, *args, **kwargs)
+        _register_tasks(self, service)
+        return service
+
+    def delete(self: Any, *args: Any, **kwargs: Any) -> Any:
+        service = original_delete(self, *args, **kwargs)
+        _register_tasks(self, service, running=0)
+        return service
+
+    models.Service.__init__ = init  # type: ignore[method-assign]
+    backend_class.create_service = create  # type: ignore[method-assign]
+    backend_class.update_service = update  # type: ignore[method-assign]
+    backend_class.delete_service = delete  # type: ignore[method-assign]
+    backend_class._gatewayproxy_patched = True  # type: ignore[attr-defined]
+
+
+def _register_tasks(backend: Any, service: Any, running: int | None = None) -> None:
+    """Put one private IP per running task into the service's target groups (and no others)."""
+    from moto.elbv2.models import elbv2_backends
+
+    elb = elbv2_backends[backend.account_id][backend.region_name]
+    count = service.desired_count if running is None else running
+    wanted = {b["targetGroupArn"]: b.get("containerPort") for b in service.load_balancers}
+    prefix = f"10.{abs(hash(service.arn)) % 250}."
+    for arn, group in elb.target_groups.items():
+        tasks = [t for t in group.targets if t.startswith(prefix)]
+        for target in tasks:
+            group.targets.pop(target)
+        if arn in wanted:
+            group.register([{"Id": f"{prefix}{i // 250}.{i % 250 + 4}", "Port": wanted[arn]}
+                            for i in range(count)])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=4566)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    patch_moto_ecs()
+    from moto.server import main as moto_main
+
+    moto_main(["-H", "127.0.0.1", "-p", str(args.port)])
+
+
+if __name__ == "__main__":
+    main()

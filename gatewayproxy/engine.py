@@ -1,0 +1,159 @@
+"""Runs the nine steps: `up` forwards, `down` in reverse, `status` across all.
+
+Each step runs in its own thread and blocks only on the outputs it needs, so slow AWS waits
+overlap (the NAT gateway and the NLB start together; the VPC link starts the moment the NLB is
+active). `down` deletes a step only after every step that reads from it is gone. With
+`sequential=True` the same steps run one after another in the user's order.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+
+from gatewayproxy import steps
+from gatewayproxy.errors import Cancelled, StepFailed, WrongTargetError
+from gatewayproxy.progress import Reporter
+from gatewayproxy.steps.base import Context, StepStatus
+
+
+@dataclass
+class StepResult:
+    name: str
+    seconds: float = 0.0
+    resources: int = 0
+    error: BaseException | None = None
+
+
+@dataclass
+class RunResult:
+    results: list[StepResult] = field(default_factory=list)
+    invoke_url: str | None = None
+
+
+class Engine:
+    def __init__(self, ctx: Context, reporter: Reporter, sequential: bool = False) -> None:
+        self.ctx = ctx
+        self.reporter = reporter
+        self.sequential = sequential
+        ctx.report = reporter.message
+
+    # -- safety ----------------------------------------------------------------------------
+    def check_target(self) -> None:
+        """Refuse to act on a stack that lives in another account, region or endpoint."""
+        aws = self.ctx.aws
+        account = aws.account_id
+        recorded = self.ctx.state.target
+        if recorded is None:
+            if self.ctx.state.exists or not self.ctx.state.is_empty:
+                self.ctx.state.set_target(account, aws.region, aws.endpoint_url)
+            return
+        here = {"account_id": account, "region": aws.region, "endpoint_url": aws.endpoint_url}
+        for key, label in (("account_id", "account"), ("region", "region"),
+                           ("endpoint_url", "endpoint")):
+            if recorded.get(key) != here[key]:
+                raise WrongTargetError(
+                    f"stack {self.ctx.stack} lives in {label} {recorded.get(key) or 'AWS'}, but "
+                    f"these credentials/flags point at {here[key] or 'AWS'}; refusing to touch it"
+                )
+
+    def claim_target(self) -> None:
+        aws = self.ctx.aws
+        if self.ctx.state.target is None:
+            self.ctx.state.set_target(aws.account_id, aws.region, aws.endpoint_url)
+
+    # -- commands --------------------------------------------------------------------------
+    def up(self) -> RunResult:
+        self.check_target()
+        self.claim_target()
+        deps = steps.dependencies()
+        result = self._run(list(steps.ORDER), deps, lambda step: step.apply(self.ctx), "up")
+        result.invoke_url = self.ctx.outputs.get("rest_api.invoke_url")
+        return result
+
+    def down(self) -> RunResult:
+        self.check_target()
+        forward = steps.dependencies()
+        # A step may be deleted once every step that reads from it is gone.
+        reverse = {name: {other for other, needs in forward.items() if name in needs}
+                   for name in forward}
+        result = self._run(list(reversed(steps.ORDER)), reverse,
+                           lambda step: self._destroy(step), "down")
+        if self.ctx.state.is_empty:
+            self.ctx.state.delete_file()
+        return result
+
+    def _destroy(self, step: ModuleType) -> None:
+        step.destroy(self.ctx)
+        self.ctx.state.drop_step(step.NAME)
+
+    def status(self) -> list[StepStatus]:
+        self.check_target()
+        return [step.status(self.ctx) for step in steps.ORDER]
+
+    # -- scheduling ------------------------------------------------------------------------
+    def _run(self, order: list[ModuleType], deps: dict[str, set[str]],
+             action: Callable[[ModuleType], None], command: str) -> RunResult:
+        results = {step.NAME: StepResult(step.NAME) for step in order}
+        finished: dict[str, threading.Event] = {step.NAME: threading.Event() for step in order}
+        failed: list[tuple[str, BaseException]] = []
+        cancel = self.ctx.aws.cancel
+
+        def run(step: ModuleType) -> None:
+            name = step.NAME
+            try:
+                for dep in deps.get(name, ()):
+                    if command == "down":  # in reverse, wait for the readers to be gone
+                        while not finished[dep].wait(0.2):
+                            if cancel.is_set():
+                                raise Cancelled("stopped")
+                        if results[dep].error is not None:
+                            raise Cancelled(f"{dep} did not finish")
+                if cancel.is_set():
+                    raise Cancelled("stopped")
+                self.reporter.started(name)
+                started = time.monotonic()
+                action(step)
+                results[name].seconds = time.monotonic() - started
+                results[name].resources = len(self.ctx.state.resources(name))
+                self.reporter.finished(name, results[name].seconds, results[name].resources)
+            except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+                results[name].error = exc
+                self.ctx.outputs.fail(name)
+                if not isinstance(exc, Cancelled):
+                    failed.append((name, exc))
+                    self.reporter.failed(name, exc)
+                    cancel.set()
+            finally:
+                finished[name].set()
+
+        if self.sequential:
+            for step in order:
+                run(step)
+                if failed:
+                    break
+        else:
+            threads = [threading.Thread(target=run, args=(step,), name=step.NAME, daemon=True)
+                       for step in order]
+            for thread in threads:
+                thread.start()
+            try:
+                for thread in threads:
+                    while thread.is_alive():
+                        thread.join(0.2)
+            except KeyboardInterrupt:
+                cancel.set()
+                for thread in threads:
+                    thread.join()
+                raise
+        cancel.clear()
+        if failed:
+            name, exc = failed[0]
+            if not isinstance(exc, Exception):
+                raise exc  # KeyboardInterrupt, SystemExit, a simulated crash: as it came
+            raise StepFailed(name, exc, f"gatewayproxy {command}"
+                             + (" --yes" if command == "down" else "")) from exc
+        return RunResult([results[step.NAME] for step in order])

@@ -1,0 +1,47 @@
+"""The project's exceptions. Each carries a message a user can act on, in one line."""
+
+from __future__ import annotations
+
+
+class GatewayProxyError(Exception):
+    """Base for every error the CLI reports as one line and exit code 1."""
+
+
+class ConfigError(GatewayProxyError):
+    """The config file or a flag is wrong; nothing has been sent to AWS."""
+
+
+class StateError(GatewayProxyError):
+    """The state file is unreadable, foreign or locked; it is left untouched."""
+
+
+class WrongTargetError(GatewayProxyError):
+    """The credentials, region or endpoint are not the ones the stack lives in."""
+
+
+class AwsError(GatewayProxyError):
+    """AWS answered with an error; `code` is AWS's error code."""
+
+    def __init__(self, operation: str, code: str, message: str) -> None:
+        super().__init__(f"{operation}: {code}: {message}")
+        self.operation = operation
+        self.code = code
+        self.aws_message = message
+
+
+class WaitTimeout(GatewayProxyError):
+    """A resource did not reach the state we wait for in the time allowed."""
+
+
+class Cancelled(GatewayProxyError):
+    """Another step failed or the user pressed Ctrl-C: stop before the next AWS call."""
+
+
+class StepFailed(GatewayProxyError):
+    """A step stopped; the message names the step and how to resume."""
+
+    def __init__(self, step: str, cause: Exception, resume: str) -> None:
+        super().__init__(f"step {step} failed: {str(cause).rstrip('.')}. Everything made so far is in the state; "
+                         f"run `{resume}` to resume")
+        self.step = step
+        self.cause = cause

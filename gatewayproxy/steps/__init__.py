@@ -1,0 +1,35 @@
+"""The nine steps, in the order the user sees them and `up` applies them (`down` reverses it)."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from gatewayproxy.steps import (
+    cluster,
+    load_balancer,
+    nat_gateway,
+    private_subnet,
+    rest_api,
+    service,
+    target_group,
+    task_definition,
+    vpc_link,
+)
+
+ORDER: tuple[ModuleType, ...] = (
+    task_definition,
+    cluster,
+    private_subnet,
+    load_balancer,
+    nat_gateway,
+    service,
+    target_group,
+    vpc_link,
+    rest_api,
+)
+NAMES = tuple(step.NAME for step in ORDER)
+
+
+def dependencies() -> dict[str, set[str]]:
+    """Which steps each step reads outputs from (from its NEEDS)."""
+    return {step.NAME: {key.split(".", 1)[0] for key in step.NEEDS} for step in ORDER}

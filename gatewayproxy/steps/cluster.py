@@ -1,0 +1,131 @@
+"""Step 2: the ECS cluster and the network around it: VPC, internet gateway, public subnets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gatewayproxy.config import subnet_cidrs
+from gatewayproxy.errors import AwsError, ConfigError, GatewayProxyError
+from gatewayproxy.steps import ec2
+from gatewayproxy.steps.base import Context, StepStatus, ignore_missing
+
+NAME = "cluster"
+NEEDS: tuple[str, ...] = ()
+
+
+def cluster_name(ctx: Context) -> str:
+    return ctx.name("cluster")
+
+
+def apply(ctx: Context) -> None:
+    _ensure_cluster(ctx)
+    vpc = _ensure_vpc(ctx)
+    igw = _ensure_internet_gateway(ctx, vpc["VpcId"])
+    azs = ec2.zones(ctx)
+    public_cidrs, _ = subnet_cidrs(ctx.config.vpc_cidr, len(azs))
+    subnets = []
+    for i, (zone, cidr) in enumerate(zip(azs, public_cidrs, strict=True)):
+        subnet = ec2.ensure(ctx, NAME, f"public_subnet_{i}", ec2.SUBNET, f"public-subnet-{i}",
+                            lambda specs, z=zone, c=cidr: ctx.aws.call(
+                                "ec2", "create_subnet", VpcId=vpc["VpcId"], CidrBlock=c,
+                                AvailabilityZone=z, TagSpecifications=specs)["Subnet"])
+        subnets.append(subnet["SubnetId"])
+    table = ec2.ensure(ctx, NAME, "public_route_table", ec2.ROUTE_TABLE, "public-route-table",
+                       lambda specs: ctx.aws.call(
+                           "ec2", "create_route_table", VpcId=vpc["VpcId"],
+                           TagSpecifications=specs)["RouteTable"])
+    ec2.ensure_default_route(ctx, table, GatewayId=igw)
+    for subnet_id in subnets:
+        ec2.associate(ctx, table, subnet_id)
+    ctx.outputs.publish("cluster.vpc_id", vpc["VpcId"])
+    ctx.outputs.publish("cluster.public_subnets", subnets)
+    ctx.outputs.publish("cluster.zones", azs)
+    ctx.outputs.publish("cluster.name", cluster_name(ctx))
+    ctx.state.mark_done(NAME)
+
+
+def _ensure_cluster(ctx: Context) -> None:
+    name = cluster_name(ctx)
+    found = ctx.aws.call("ecs", "describe_clusters", clusters=[name], include=["TAGS"])
+    active = [c for c in found["clusters"] if c["status"] == "ACTIVE"]
+    if active and not ctx.owns(active[0].get("tags", [])):
+        raise GatewayProxyError(f"ECS cluster {name} exists but is not stack {ctx.stack}'s")
+    if not active:
+        tags = [{"key": k, "value": v} for k, v in ctx.tags(NAME, "cluster").items()]
+        ctx.aws.call("ecs", "create_cluster", clusterName=name, tags=tags)
+    ctx.state.record(NAME, "cluster", name)
+
+
+def _ensure_vpc(ctx: Context) -> dict[str, Any]:
+    vpc = ec2.ensure(ctx, NAME, "vpc_id", ec2.VPC, "vpc", lambda specs: ctx.aws.call(
+        "ec2", "create_vpc", CidrBlock=ctx.config.vpc_cidr, TagSpecifications=specs)["Vpc"])
+    if vpc["CidrBlock"] != ctx.config.vpc_cidr:
+        raise ConfigError(
+            f"network.vpc_cidr changed from {vpc['CidrBlock']} to {ctx.config.vpc_cidr}; a new "
+            "network needs a new stack: run `gatewayproxy down`, then `up`"
+        )
+    if not ctx.state.is_done(NAME):
+        for attribute in ("enableDnsSupport", "enableDnsHostnames"):
+            current = ctx.aws.call("ec2", "describe_vpc_attribute", VpcId=vpc["VpcId"],
+                                   Attribute=attribute)
+            key = attribute[0].upper() + attribute[1:]
+            if not current[key]["Value"]:
+                ctx.aws.call("ec2", "modify_vpc_attribute", VpcId=vpc["VpcId"],
+                             **{key: {"Value": True}})
+    return vpc
+
+
+def _ensure_internet_gateway(ctx: Context, vpc_id: str) -> str:
+    igw = ec2.ensure(ctx, NAME, "internet_gateway", ec2.IGW, "internet-gateway",
+                     lambda specs: ctx.aws.call("ec2", "create_internet_gateway",
+                                                TagSpecifications=specs)["InternetGateway"])
+    if not any(a.get("VpcId") == vpc_id for a in igw.get("Attachments", [])):
+        ctx.aws.call("ec2", "attach_internet_gateway", InternetGatewayId=igw["InternetGatewayId"],
+                     VpcId=vpc_id)
+    return str(igw["InternetGatewayId"])
+
+
+def destroy(ctx: Context) -> None:
+    vpc_id = ctx.state.get(NAME, "vpc_id")
+    if vpc_id is None:
+        found = ec2.find(ctx, ec2.VPC, "vpc")
+        vpc_id = found["VpcId"] if found else None
+    igw_id = ctx.state.get(NAME, "internet_gateway")
+    if igw_id is None:
+        found = ec2.find(ctx, ec2.IGW, "internet-gateway")
+        igw_id = found["InternetGatewayId"] if found else None
+    if igw_id and vpc_id:
+        ignore_missing(("Gateway.NotAttached",), lambda: ec2.patiently(ctx, lambda: ctx.aws.call(
+            "ec2", "detach_internet_gateway", InternetGatewayId=igw_id, VpcId=vpc_id)))
+    ec2.delete(ctx, NAME, "internet_gateway", ec2.IGW, "internet-gateway",
+               lambda i: ctx.aws.call("ec2", "delete_internet_gateway", InternetGatewayId=i))
+    ec2.delete_numbered(ctx, NAME, "public_subnet_", ec2.SUBNET, "public-subnet-",
+                        lambda s: ec2.delete_subnet(ctx, s))
+    ec2.delete(ctx, NAME, "public_route_table", ec2.ROUTE_TABLE, "public-route-table",
+               lambda t: ec2.delete_route_table(ctx, t))
+    ec2.delete(ctx, NAME, "vpc_id", ec2.VPC, "vpc",
+               lambda v: ec2.patiently(ctx, lambda: ctx.aws.call("ec2", "delete_vpc", VpcId=v)))
+    name = cluster_name(ctx)
+    found = ctx.aws.call("ecs", "describe_clusters", clusters=[name], include=["TAGS"])
+    if any(c["status"] == "ACTIVE" and ctx.owns(c.get("tags", [])) for c in found["clusters"]):
+        ignore_missing(("ClusterNotFoundException",), lambda: ctx.aws.call(
+            "ecs", "delete_cluster", cluster=name))
+    ctx.state.forget(NAME, "cluster")
+    ctx.state.forget(NAME, "availability_zones")
+
+
+def status(ctx: Context) -> StepStatus:
+    res = ctx.state.resources(NAME)
+    vpc_id = res.get("vpc_id")
+    if not vpc_id:
+        return StepStatus(NAME, False, None, "not created")
+    try:
+        vpc = ctx.aws.call("ec2", "describe_vpcs", VpcIds=[vpc_id])["Vpcs"][0]
+        clusters = ctx.aws.call("ecs", "describe_clusters", clusters=[cluster_name(ctx)])
+    except AwsError:
+        return StepStatus(NAME, ctx.state.is_done(NAME), False, f"VPC {vpc_id} missing (drift)", res)
+    active = any(c["status"] == "ACTIVE" for c in clusters["clusters"])
+    summary = f"cluster {'ACTIVE' if active else 'missing'}, VPC {vpc_id} {vpc['State']}"
+    return StepStatus(NAME, ctx.state.is_done(NAME), active and vpc["State"] == "available",
+                      summary, res)
+

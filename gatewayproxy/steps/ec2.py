@@ -1,0 +1,171 @@
+"""EC2 lookups and deletes the network steps share: find ours by tag, create once, delete patiently."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gatewayproxy.errors import AwsError
+from gatewayproxy.steps.base import (
+    DRAIN_SECONDS,
+    RESOURCE_TAG,
+    Context,
+    ec2_tag_filters,
+    ignore_missing,
+    tag_value,
+)
+
+# "Still in use" answers while network interfaces drain after a service or NLB is deleted.
+IN_USE = ("DependencyViolation", "InvalidIPAddress.InUse", "AuthFailure")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How EC2 describes one kind of resource."""
+
+    describe: str
+    items: str
+    id_key: str
+    tag_type: str
+    id_filter: str
+
+
+VPC = Kind("describe_vpcs", "Vpcs", "VpcId", "vpc", "vpc-id")
+SUBNET = Kind("describe_subnets", "Subnets", "SubnetId", "subnet", "subnet-id")
+IGW = Kind("describe_internet_gateways", "InternetGateways", "InternetGatewayId",
+           "internet-gateway", "internet-gateway-id")
+ROUTE_TABLE = Kind("describe_route_tables", "RouteTables", "RouteTableId", "route-table",
+                   "route-table-id")
+SECURITY_GROUP = Kind("describe_security_groups", "SecurityGroups", "GroupId", "security-group",
+                      "group-id")
+ADDRESS = Kind("describe_addresses", "Addresses", "AllocationId", "elastic-ip", "allocation-id")
+
+
+def find(ctx: Context, kind: Kind, resource: str) -> dict[str, Any] | None:
+    """Our resource of this kind and logical name, found by the stack's tag (never by name)."""
+    items = ctx.aws.call("ec2", kind.describe, Filters=ec2_tag_filters(ctx, resource))[kind.items]
+    return items[0] if items else None
+
+
+def find_all(ctx: Context, kind: Kind) -> list[dict[str, Any]]:
+    return list(ctx.aws.call("ec2", kind.describe, Filters=ec2_tag_filters(ctx))[kind.items])
+
+
+def ensure(ctx: Context, step: str, key: str, kind: Kind, resource: str,
+           create: Callable[[list[dict[str, Any]]], dict[str, Any]]) -> dict[str, Any]:
+    """Find ours by tag, else create it tagged; record its id in the state at once."""
+    found = find(ctx, kind, resource)
+    if found is None:
+        found = create(ctx.tag_specs(kind.tag_type, step, resource))
+    ctx.state.record(step, key, found[kind.id_key])
+    return found
+
+
+def delete(ctx: Context, step: str, key: str, kind: Kind, resource: str,
+           remove: Callable[[str], Any]) -> None:
+    """Delete the recorded (or tagged) resource, retrying while it is still in use."""
+    ids = {ctx.state.get(step, key)} - {None}
+    if not ids:
+        found = find(ctx, kind, resource)
+        ids = {found[kind.id_key]} if found else set()
+    for rid in ids:
+        ignore_missing((), lambda r=rid: patiently(ctx, lambda: remove(r)))
+    ctx.state.forget(step, key)
+
+
+def patiently(ctx: Context, action: Callable[[], Any]) -> Any:
+    try:
+        return action()
+    except AwsError as exc:
+        if exc.code not in IN_USE:
+            raise
+    last: list[AwsError] = []
+
+    def attempt() -> tuple[bool, str]:
+        try:
+            action()
+        except AwsError as exc:
+            if exc.code not in IN_USE:
+                raise
+            last[:] = [exc]
+            return False, exc.aws_message
+        return True, "done"
+
+    ctx.aws.wait("resource still in use", attempt, DRAIN_SECONDS)
+    return None
+
+
+def delete_numbered(ctx: Context, step: str, key_prefix: str, kind: Kind, resource_prefix: str,
+                    remove: Callable[[str], Any]) -> None:
+    """Delete a numbered family (subnets, route tables): those recorded, or all tagged ours."""
+    keys = [k for k in ctx.state.resources(step) if k.startswith(key_prefix)]
+    ids = {ctx.state.get(step, k) for k in keys}
+    if not ids:
+        ids = {item[kind.id_key] for item in find_all(ctx, kind)
+               if (tag_value(item.get("Tags"), RESOURCE_TAG) or "").startswith(resource_prefix)}
+    for rid in ids:
+        ignore_missing((), lambda r=rid: remove(r))
+    for key in keys:
+        ctx.state.forget(step, key)
+
+
+def delete_route_table(ctx: Context, table_id: str) -> None:
+    """Disassociate a route table from its subnets, then delete it."""
+    try:
+        tables = ctx.aws.call("ec2", "describe_route_tables",
+                              RouteTableIds=[table_id])["RouteTables"]
+    except AwsError as exc:
+        if exc.code.endswith("NotFound"):
+            return
+        raise
+    for table in tables:
+        for assoc in table.get("Associations", []):
+            if not assoc.get("Main") and assoc.get("RouteTableAssociationId"):
+                ignore_missing((), lambda a=assoc["RouteTableAssociationId"]: ctx.aws.call(
+                    "ec2", "disassociate_route_table", AssociationId=a))
+    patiently(ctx, lambda: ctx.aws.call("ec2", "delete_route_table", RouteTableId=table_id))
+
+
+def delete_subnet(ctx: Context, subnet_id: str) -> None:
+    patiently(ctx, lambda: ctx.aws.call("ec2", "delete_subnet", SubnetId=subnet_id))
+
+
+def associate(ctx: Context, table: dict[str, Any], subnet_id: str) -> None:
+    """Associate a subnet with a route table unless it already is."""
+    if any(a.get("SubnetId") == subnet_id for a in table.get("Associations", [])):
+        return
+    ctx.aws.call("ec2", "associate_route_table", RouteTableId=table["RouteTableId"],
+                 SubnetId=subnet_id)
+
+
+def ensure_default_route(ctx: Context, table: dict[str, Any], **target: str) -> None:
+    """Make 0.0.0.0/0 in `table` point at `target` (GatewayId= or NatGatewayId=)."""
+    [(field, value)] = target.items()
+    current = next((r for r in table.get("Routes", [])
+                    if r.get("DestinationCidrBlock") == "0.0.0.0/0"), None)
+    if current is None:
+        ctx.aws.call("ec2", "create_route", RouteTableId=table["RouteTableId"],
+                     DestinationCidrBlock="0.0.0.0/0", **target)
+    elif current.get(field) != value or current.get("State") == "blackhole":
+        ctx.aws.call("ec2", "replace_route", RouteTableId=table["RouteTableId"],
+                     DestinationCidrBlock="0.0.0.0/0", **target)
+
+
+def zones(ctx: Context) -> list[str]:
+    """The first N availability zones of the region, fixed once in the state."""
+    recorded = ctx.state.get("cluster", "availability_zones")
+    if recorded:
+        return list(recorded)
+    found = ctx.aws.call("ec2", "describe_availability_zones",
+                         Filters=[{"Name": "state", "Values": ["available"]},
+                                  {"Name": "zone-type", "Values": ["availability-zone"]}])
+    names = sorted(z["ZoneName"] for z in found["AvailabilityZones"])
+    want = ctx.config.availability_zones
+    if len(names) < want:
+        from gatewayproxy.errors import ConfigError
+        raise ConfigError(f"network.availability_zones = {want}, but {ctx.aws.region} has "
+                          f"{len(names)} available")
+    chosen = names[:want]
+    ctx.state.record("cluster", "availability_zones", chosen)
+    return chosen

@@ -1,0 +1,105 @@
+"""Step 5: an Elastic IP and a NAT gateway in a public subnet; private subnets route out through it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gatewayproxy.errors import AwsError, GatewayProxyError
+from gatewayproxy.steps import ec2
+from gatewayproxy.steps.base import Context, StepStatus, ec2_tag_filters, ignore_missing
+
+NAME = "nat_gateway"
+NEEDS = ("cluster.public_subnets", "private_subnet.route_tables")
+TIMEOUT = 15 * 60
+LIVE = ["pending", "available"]
+
+
+def find(ctx: Context) -> dict[str, Any] | None:
+    """Our NAT gateway that is pending or available (failed and deleted ones do not count)."""
+    filters = [*ec2_tag_filters(ctx, "nat-gateway"), {"Name": "state", "Values": LIVE}]
+    found = ctx.aws.call("ec2", "describe_nat_gateways", Filter=filters)["NatGateways"]
+    return found[0] if found else None
+
+
+def apply(ctx: Context) -> None:
+    public_subnets = ctx.outputs.need("cluster.public_subnets")
+    address = ec2.ensure(ctx, NAME, "elastic_ip", ec2.ADDRESS, "elastic-ip",
+                         lambda specs: ctx.aws.call("ec2", "allocate_address", Domain="vpc",
+                                                    TagSpecifications=specs))
+    nat = find(ctx)
+    if nat is None:
+        nat = ctx.aws.call(
+            "ec2", "create_nat_gateway", SubnetId=public_subnets[0],
+            AllocationId=address["AllocationId"], ConnectivityType="public",
+            ClientToken=f"gatewayproxy-{ctx.stack}-{address['AllocationId']}"[:64],
+            TagSpecifications=ctx.tag_specs("natgateway", NAME, "nat-gateway"),
+        )["NatGateway"]
+    nat_id = nat["NatGatewayId"]
+    ctx.state.record(NAME, "nat_gateway", nat_id)
+    wait_available(ctx, nat)
+    tables = ctx.outputs.need("private_subnet.route_tables")
+    described = ctx.aws.call("ec2", "describe_route_tables", RouteTableIds=tables)["RouteTables"]
+    for table in described:
+        ec2.ensure_default_route(ctx, table, NatGatewayId=nat_id)
+    ctx.outputs.publish("nat_gateway.ready", nat_id)
+    ctx.state.mark_done(NAME)
+
+
+def wait_available(ctx: Context, nat: dict[str, Any]) -> None:
+    nat_id = nat["NatGatewayId"]
+    if nat.get("State") == "available":
+        return
+
+    def check() -> tuple[bool, str]:
+        found = ctx.aws.call("ec2", "describe_nat_gateways", NatGatewayIds=[nat_id])["NatGateways"]
+        state = found[0]["State"] if found else "missing"
+        if state in ("failed", "deleting", "deleted", "missing"):
+            reason = (found[0].get("FailureMessage") or found[0].get("FailureCode")) if found else ""
+            raise GatewayProxyError(f"NAT gateway {nat_id} is {state}: {reason or 'no reason given'}"
+                                    "; run `gatewayproxy up` again to replace it")
+        return state == "available", state
+
+    ctx.aws.wait(f"NAT gateway {nat_id}", check, TIMEOUT, lambda m: ctx.report(NAME, m))
+
+
+def destroy(ctx: Context) -> None:
+    for key, value in ctx.state.resources("private_subnet").items():
+        if key.startswith("private_route_table_"):
+            ignore_missing(("InvalidRoute.NotFound",), lambda t=value: ctx.aws.call(
+                "ec2", "delete_route", RouteTableId=t, DestinationCidrBlock="0.0.0.0/0"))
+    nat_ids = {ctx.state.get(NAME, "nat_gateway")} - {None}
+    found = find(ctx)
+    if found:
+        nat_ids.add(found["NatGatewayId"])
+    for nat_id in nat_ids:
+        ignore_missing(("NatGatewayNotFound",), lambda n=nat_id: ctx.aws.call(
+            "ec2", "delete_nat_gateway", NatGatewayId=n))
+
+        def gone(n: str = nat_id) -> tuple[bool, str]:
+            nats = ctx.aws.call("ec2", "describe_nat_gateways", NatGatewayIds=[n])["NatGateways"]
+            state = nats[0]["State"] if nats else "deleted"
+            return state == "deleted", state
+
+        try:
+            ctx.aws.wait(f"NAT gateway {nat_id} deletion", gone, TIMEOUT,
+                         lambda m: ctx.report(NAME, m))
+        except AwsError as exc:
+            if not exc.code.endswith("NotFound"):
+                raise
+    ctx.state.forget(NAME, "nat_gateway")
+    # The Elastic IP can be released only once the NAT gateway is fully deleted.
+    ec2.delete(ctx, NAME, "elastic_ip", ec2.ADDRESS, "elastic-ip", lambda a: ec2.patiently(
+        ctx, lambda: ctx.aws.call("ec2", "release_address", AllocationId=a)))
+
+
+def status(ctx: Context) -> StepStatus:
+    nat_id = ctx.state.get(NAME, "nat_gateway")
+    if not nat_id:
+        return StepStatus(NAME, False, None, "not created")
+    try:
+        nats = ctx.aws.call("ec2", "describe_nat_gateways", NatGatewayIds=[nat_id])["NatGateways"]
+    except AwsError:
+        nats = []
+    state = nats[0]["State"] if nats else "missing (drift)"
+    return StepStatus(NAME, ctx.state.is_done(NAME), state == "available",
+                      f"NAT gateway {nat_id} {state}", ctx.state.resources(NAME), {"state": state})

@@ -1,0 +1,222 @@
+"""Step 1: the task execution role, the log group and the Fargate task definition."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gatewayproxy.errors import AwsError, GatewayProxyError
+from gatewayproxy.steps.base import Context, StepStatus, ignore_missing
+
+NAME = "task_definition"
+NEEDS: tuple[str, ...] = ()
+
+EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                   "Action": "sts:AssumeRole"}],
+}
+LOG_RETENTION_DAYS = 30
+
+
+def role_name(ctx: Context) -> str:
+    return ctx.name("execution")
+
+
+def log_group(ctx: Context) -> str:
+    return f"/gatewayproxy/{ctx.stack}"
+
+
+def family(ctx: Context) -> str:
+    return ctx.name("app")
+
+
+def container_definition(ctx: Context) -> dict[str, Any]:
+    """The one container, exactly as we send it (and compare it on the next run)."""
+    cfg = ctx.config
+    return {
+        "name": cfg.container_name,
+        "image": cfg.image,
+        "essential": True,
+        "portMappings": [{"containerPort": cfg.port, "protocol": "tcp"}],
+        "environment": [{"name": k, "value": v} for k, v in sorted(cfg.environment.items())],
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {"awslogs-group": log_group(ctx), "awslogs-region": ctx.aws.region,
+                        "awslogs-stream-prefix": "app"},
+        },
+    }
+
+
+def apply(ctx: Context) -> None:
+    role_arn = _ensure_role(ctx)
+    _ensure_log_group(ctx)
+    arn = _ensure_task_definition(ctx, role_arn)
+    ctx.outputs.publish("task_definition.arn", arn)
+    ctx.state.mark_done(NAME)
+
+
+def _ensure_role(ctx: Context) -> str:
+    name = role_name(ctx)
+    try:
+        role = ctx.aws.call("iam", "get_role", RoleName=name)["Role"]
+        tags = ctx.aws.call("iam", "list_role_tags", RoleName=name)["Tags"]
+        if not ctx.owns(tags):
+            raise GatewayProxyError(f"IAM role {name} exists but is not tagged as stack "
+                                    f"{ctx.stack}'s; rename the stack or remove the role")
+    except AwsError as exc:
+        if exc.code != "NoSuchEntity":
+            raise
+        role = ctx.aws.call(
+            "iam", "create_role", RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST),
+            Description=f"gatewayproxy {ctx.stack}: lets ECS pull the image and write logs",
+            Tags=ctx.tag_list(NAME, "execution-role"),
+        )["Role"]
+    ctx.state.record(NAME, "execution_role", name)
+    attached = ctx.aws.call("iam", "list_attached_role_policies", RoleName=name)
+    if EXECUTION_POLICY not in {p["PolicyArn"] for p in attached["AttachedPolicies"]}:
+        ctx.aws.call("iam", "attach_role_policy", RoleName=name, PolicyArn=EXECUTION_POLICY)
+    return str(role["Arn"])
+
+
+def _ensure_log_group(ctx: Context) -> None:
+    name = log_group(ctx)
+    found = _find_log_group(ctx, name)
+    if found is None:
+        try:
+            ctx.aws.call("logs", "create_log_group", logGroupName=name,
+                         tags=ctx.tags(NAME, "log-group"))
+        except AwsError as exc:
+            if exc.code != "ResourceAlreadyExistsException":
+                raise
+        found = {}
+    elif not ctx.owns(ctx.aws.call("logs", "list_tags_log_group", logGroupName=name)["tags"]):
+        raise GatewayProxyError(f"log group {name} exists but is not stack {ctx.stack}'s")
+    ctx.state.record(NAME, "log_group", name)
+    if found.get("retentionInDays") != LOG_RETENTION_DAYS:
+        ctx.aws.call("logs", "put_retention_policy", logGroupName=name,
+                     retentionInDays=LOG_RETENTION_DAYS)
+
+
+def _find_log_group(ctx: Context, name: str) -> dict[str, Any] | None:
+    groups = ctx.aws.call("logs", "describe_log_groups", logGroupNamePrefix=name)["logGroups"]
+    return next((g for g in groups if g["logGroupName"] == name), None)
+
+
+def desired_task_definition(ctx: Context, role_arn: str) -> dict[str, Any]:
+    cfg = ctx.config
+    return {
+        "family": family(ctx),
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "cpu": str(cfg.cpu),
+        "memory": str(cfg.memory),
+        "executionRoleArn": role_arn,
+        "containerDefinitions": [container_definition(ctx)],
+    }
+
+
+def _ensure_task_definition(ctx: Context, role_arn: str) -> str:
+    desired = desired_task_definition(ctx, role_arn)
+    current = _latest(ctx)
+    if current is not None and _matches(current, desired):
+        arn = str(current["taskDefinitionArn"])
+    else:
+        tags = [{"key": k, "value": v} for k, v in ctx.tags(NAME, "task-definition").items()]
+        arn = ctx.aws.call("ecs", "register_task_definition", tags=tags,
+                           **desired)["taskDefinition"]["taskDefinitionArn"]
+    ctx.state.record(NAME, "task_definition_arn", arn)
+    return arn
+
+
+def _latest(ctx: Context) -> dict[str, Any] | None:
+    try:
+        found = ctx.aws.call("ecs", "describe_task_definition", taskDefinition=family(ctx),
+                             include=["TAGS"])
+    except AwsError as exc:
+        if exc.code in ("ClientException", "InvalidParameterException"):
+            return None
+        raise
+    if not ctx.owns(found.get("tags", [])):
+        raise GatewayProxyError(f"task definition family {family(ctx)} exists but is not "
+                                f"stack {ctx.stack}'s")
+    definition: dict[str, Any] = found["taskDefinition"]
+    return definition if definition.get("status", "ACTIVE") == "ACTIVE" else None
+
+
+def _matches(current: dict[str, Any], desired: dict[str, Any]) -> bool:
+    for key, value in desired.items():
+        if key == "containerDefinitions":
+            if len(current.get(key, [])) != 1:
+                return False
+            have = current[key][0]
+            want = value[0]
+            if any(_normal(have.get(k)) != _normal(v) for k, v in want.items()):
+                return False
+        elif current.get(key) != value:
+            return False
+    return True
+
+
+def _normal(value: Any) -> Any:
+    """AWS adds hostPort to port mappings; compare only what we set."""
+    if isinstance(value, list):
+        return [_normal(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _normal(v) for k, v in value.items() if k not in ("hostPort",)}
+    return value
+
+
+def destroy(ctx: Context) -> None:
+    for arn in _our_revisions(ctx):
+        ignore_missing(("ClientException",), lambda a=arn: ctx.aws.call(
+            "ecs", "deregister_task_definition", taskDefinition=a))
+    ctx.state.forget(NAME, "task_definition_arn")
+    ignore_missing(("ResourceNotFoundException",), lambda: ctx.aws.call(
+        "logs", "delete_log_group", logGroupName=log_group(ctx)))
+    ctx.state.forget(NAME, "log_group")
+    name = role_name(ctx)
+    try:
+        tags = ctx.aws.call("iam", "list_role_tags", RoleName=name)["Tags"]
+    except AwsError as exc:
+        if exc.code != "NoSuchEntity":
+            raise
+    else:
+        if ctx.owns(tags):
+            ignore_missing(("NoSuchEntity",), lambda: ctx.aws.call(
+                "iam", "detach_role_policy", RoleName=name, PolicyArn=EXECUTION_POLICY))
+            ignore_missing(("NoSuchEntity",), lambda: ctx.aws.call(
+                "iam", "delete_role", RoleName=name))
+    ctx.state.forget(NAME, "execution_role")
+
+
+def _our_revisions(ctx: Context) -> list[str]:
+    arns: list[str] = []
+    kwargs: dict[str, Any] = {"familyPrefix": family(ctx), "status": "ACTIVE"}
+    while True:
+        page = ctx.aws.call("ecs", "list_task_definitions", **kwargs)
+        arns.extend(a for a in page["taskDefinitionArns"]
+                    if a.split("/")[-1].rsplit(":", 1)[0] == family(ctx))
+        if not page.get("nextToken"):
+            return arns
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def status(ctx: Context) -> StepStatus:
+    arn = ctx.state.get(NAME, "task_definition_arn")
+    if not arn:
+        return StepStatus(NAME, False, None, "not created")
+    try:
+        found = ctx.aws.call("ecs", "describe_task_definition", taskDefinition=arn)
+    except AwsError:
+        return StepStatus(NAME, ctx.state.is_done(NAME), False, "task definition missing (drift)",
+                          ctx.state.resources(NAME))
+    definition = found["taskDefinition"]
+    image = definition["containerDefinitions"][0]["image"]
+    drift = image != ctx.config.image
+    return StepStatus(
+        NAME, ctx.state.is_done(NAME), definition["status"] == "ACTIVE" and not drift,
+        f"revision {definition['revision']} {image}" + (" (config differs: run up)" if drift else ""),
+        ctx.state.resources(NAME), {"revision": definition["revision"], "image": image},
+    )
