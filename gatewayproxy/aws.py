@@ -78,6 +78,15 @@ class CallLog:
         return Counter({k: v for k, v in self.counts.items() if not k[1].startswith(READ_PREFIXES)})
 
 
+def default_clock(cancel: threading.Event) -> Clock:
+    """Real time; a sleep ends early when the run is cancelled (Ctrl-C, another step failed)."""
+
+    def sleep(seconds: float) -> None:
+        cancel.wait(seconds)
+
+    return Clock(now=time.monotonic, sleep=sleep)
+
+
 def poll_seconds() -> float:
     raw = os.environ.get("GATEWAYPROXY_POLL_SECONDS")
     if raw is None or raw == "":
@@ -120,7 +129,7 @@ class Aws:
                 "no AWS region: set stack.region in the config, pass --region, or set AWS_REGION"
             )
         self.cancel = threading.Event()
-        self.clock = clock or Clock(sleep=self.cancel.wait)
+        self.clock = clock or default_clock(self.cancel)
         self.max_poll = poll_seconds() if max_poll is None else max_poll
         self.calls = CallLog()
         self._clients: dict[str, Any] = {}

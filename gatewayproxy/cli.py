@@ -168,8 +168,9 @@ def _summary(result: RunResult, title: str) -> None:
 # -- commands -----------------------------------------------------------------------------------
 @main.command()
 @stack_options
+@click.option("--no-check", is_flag=True, help="Do not send a request to the invoke URL at the end.")
 @handle_errors
-def up(**kwargs: Any) -> None:
+def up(no_check: bool, **kwargs: Any) -> None:
     """Create or update the stack, then print its invoke URL.
 
     \b
@@ -191,8 +192,8 @@ def up(**kwargs: Any) -> None:
     _summary(result, f"stack {cfg.name} is up")
     url = result.invoke_url
     click.echo(url)
-    if url and not engine.ctx.aws.emulated:
-        answer = probe.check(url, cfg)
+    if url and not no_check and not engine.ctx.aws.emulated:
+        answer = probe.check(url, cfg, sleep=engine.ctx.aws.clock.sleep)
         click.echo(answer, err=True)
 
 

@@ -32,7 +32,7 @@ HTTP_METHODS = ("ANY", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT
 STACK_NAME = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
 STAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
-PATH_PART = re.compile(r"^([A-Za-z0-9._~:@!$&'()*+,;=-]+|\{[A-Za-z_][A-Za-z0-9_]*\+?\})$")
+PATH_PART = re.compile(r"^([A-Za-z0-9._~:-]+|\{[A-Za-z_][A-Za-z0-9_]*\+?\})$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The longest derived name that must fit in 32 characters is the target group's, `<stack>-tg-<port>`.
 MAX_STACK_NAME = 32 - len("-tg-65535")
@@ -95,6 +95,8 @@ def load(path: Path) -> Config:
         ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid TOML: the file is not UTF-8 text") from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -121,7 +123,7 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Config:
     api = raw.get("api", {})
 
     name = _string(stack, "stack", "name", required=True)
-    if len(name) > MAX_STACK_NAME or not STACK_NAME.match(name) or "--" in name:
+    if len(name) > MAX_STACK_NAME or not STACK_NAME.fullmatch(name) or "--" in name:
         raise ConfigError(
             f"stack.name {name!r}: use 2 to {MAX_STACK_NAME} lowercase letters, digits and single "
             "hyphens, starting with a letter and not ending with a hyphen"
@@ -129,7 +131,7 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Config:
     if name.startswith("internal-"):
         raise ConfigError(f"stack.name {name!r}: AWS load balancer names cannot start with 'internal-'")
     region = _string(stack, "stack", "region") or None
-    if region is not None and not REGION_NAME.match(region):
+    if region is not None and not REGION_NAME.fullmatch(region):
         raise ConfigError(f"stack.region {region!r} is not an AWS region name (e.g. eu-west-1)")
 
     image = _string(container, "container", "image", required=True)
@@ -154,7 +156,7 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Config:
     if not isinstance(environment, dict):
         raise ConfigError("container.environment must be a table of NAME = \"value\"")
     for key, value in environment.items():
-        if not ENV_NAME.match(key):
+        if not ENV_NAME.fullmatch(key):
             raise ConfigError(f"container.environment: {key!r} is not a valid variable name")
         if not isinstance(value, str):
             raise ConfigError(f"container.environment.{key} must be a string")
@@ -173,7 +175,7 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Config:
         )
 
     stage = _string(api, "api", "stage") or "prod"
-    if not STAGE_NAME.match(stage):
+    if not STAGE_NAME.fullmatch(stage):
         raise ConfigError(f"api.stage {stage!r}: use letters, digits, '-' and '_' (up to 128)")
     routes = _routes(api.get("routes"))
     return Config(
@@ -213,7 +215,7 @@ def _routes(raw: Any) -> tuple[Route, ...]:
             raise ConfigError(f"{where}.path must be a string starting with '/'")
         parts = [p for p in path.split("/") if p]
         for j, part in enumerate(parts):
-            if not PATH_PART.match(part):
+            if not PATH_PART.fullmatch(part):
                 raise ConfigError(f"{where}.path {path!r}: {part!r} is not a valid path part")
             if part.endswith("+}") and j != len(parts) - 1:
                 raise ConfigError(f"{where}.path {path!r}: a greedy {part} must be the last part")
@@ -239,7 +241,24 @@ def _routes(raw: Any) -> tuple[Route, ...]:
         if "ANY" in upper and len(upper) > 1:
             raise ConfigError(f"{where}.methods: ANY already covers every method; list it alone")
         routes.append(Route(normal, tuple(upper)))
+    _check_siblings(routes)
     return tuple(routes)
+
+
+def _check_siblings(routes: list[Route]) -> None:
+    """API Gateway allows one variable path part per parent: `/{a}` and `/{b}` cannot coexist."""
+    variable: dict[tuple[str, ...], str] = {}
+    for i, route in enumerate(routes):
+        for depth, part in enumerate(route.parts):
+            if not part.startswith("{"):
+                continue
+            parent = route.parts[:depth]
+            seen = variable.setdefault(parent, part)
+            if seen != part:
+                raise ConfigError(
+                    f"api.routes[{i}].path {route.path!r}: {part} and {seen} sit at the same place "
+                    "(API Gateway allows one path parameter per level); use one name"
+                )
 
 
 def _string(table: dict[str, Any], section: str, key: str, required: bool = False) -> str:
@@ -248,7 +267,7 @@ def _string(table: dict[str, Any], section: str, key: str, required: bool = Fals
         if required:
             raise ConfigError(f"{section}.{key} is required")
         return ""
-    if not isinstance(value, str) or (required and not value):
+    if not isinstance(value, str) or not value:
         raise ConfigError(f"{section}.{key} must be a non-empty string")
     return value
 

@@ -116,9 +116,12 @@ class Engine:
                     raise Cancelled("stopped")
                 self.reporter.started(name)
                 started = time.monotonic()
+                before = len(self.ctx.state.resources(name))
                 action(step)
                 results[name].seconds = time.monotonic() - started
-                results[name].resources = len(self.ctx.state.resources(name))
+                after = len(self.ctx.state.resources(name))
+                # up: what the step holds now; down: what it removed.
+                results[name].resources = after if command == "up" else before - after
                 self.reporter.finished(name, results[name].seconds, results[name].resources)
             except BaseException as exc:  # noqa: BLE001 - handed to the main thread
                 results[name].error = exc

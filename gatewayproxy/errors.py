@@ -41,7 +41,8 @@ class StepFailed(GatewayProxyError):
     """A step stopped; the message names the step and how to resume."""
 
     def __init__(self, step: str, cause: Exception, resume: str) -> None:
-        super().__init__(f"step {step} failed: {str(cause).rstrip('.')}. Everything made so far is in the state; "
+        reason = str(cause).rstrip(".")
+        super().__init__(f"step {step} failed: {reason}. Everything made so far is in the state; "
                          f"run `{resume}` to resume")
         self.step = step
         self.cause = cause

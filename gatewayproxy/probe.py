@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 
 from gatewayproxy.config import Config
 
@@ -21,7 +22,8 @@ def sample_path(cfg: Config) -> str:
     return "/"
 
 
-def check(url: str, cfg: Config, attempts: int = ATTEMPTS, pause: float = PAUSE_SECONDS) -> str:
+def check(url: str, cfg: Config, sleep: Callable[[float], None] = time.sleep,
+          attempts: int = ATTEMPTS, pause: float = PAUSE_SECONDS) -> str:
     """One line saying whether the container answered through the gateway."""
     target = url + sample_path(cfg)
     last = ""
@@ -36,6 +38,6 @@ def check(url: str, cfg: Config, attempts: int = ATTEMPTS, pause: float = PAUSE_
         except (urllib.error.URLError, OSError) as exc:
             last = str(getattr(exc, "reason", exc))
         if attempt + 1 < attempts:
-            time.sleep(pause)
+            sleep(pause)
     return (f"warning: GET {target} did not answer yet ({last}); the VPC link may still be "
             "warming up: check `gatewayproxy status` in a minute")

@@ -59,8 +59,8 @@ def current() -> Sandbox | None:
 
 def _answers(url: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2) as response:
-            return bool(response.status == 200)
+        with urllib.request.urlopen(f"{url}/moto-api/config", timeout=2) as response:
+            return bool(200 <= response.status < 300)
     except (urllib.error.URLError, OSError):
         return False
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from moto import mock_aws
 
+from gatewayproxy import aws as aws_module
+from gatewayproxy import probe
 from gatewayproxy.aws import Aws, Clock, Target
 from gatewayproxy.emulator import patch_moto_ecs
 
@@ -59,7 +64,7 @@ class FakeClock(Clock):
 
 
 @pytest.fixture(autouse=True)
-def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clock: FakeClock) -> None:
     """No real credentials, profile, endpoint or sandbox ever leak into a test."""
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_REGION",
                  "AWS_SESSION_TOKEN", "GATEWAYPROXY_POLL_SECONDS"):
@@ -69,10 +74,45 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("GATEWAYPROXY_SANDBOX_DIR", str(tmp_path / "sandbox-home"))
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only(socket.socket.connect))
+    # Every Aws the CLI builds gets the fake clock: waits and backoffs never really sleep.
+    monkeypatch.setattr(aws_module, "default_clock", lambda cancel: clock)
+
+
+def _loopback_only(connect: Any) -> Any:
+    """Tests never reach beyond this machine: a connection to any other address fails loudly."""
+
+    def guarded(sock: socket.socket, address: Any) -> Any:
+        host = address[0] if isinstance(address, tuple) else ""
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(host):
+            raise AssertionError(f"a test tried to connect to {address}")
+        return connect(sock, address)
+
+    return guarded
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 @pytest.fixture
-def moto_account() -> Iterator[None]:
+def probes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Invoke URLs `up` would check on real AWS (moto in-process looks like real AWS to it)."""
+    checked: list[str] = []
+
+    def check(url: str, cfg: Any, **kwargs: Any) -> str:
+        checked.append(url)
+        return f"answers: GET {url} (test double)"
+
+    monkeypatch.setattr(probe, "check", check)
+    return checked
+
+
+@pytest.fixture
+def moto_account(probes: list[str]) -> Iterator[None]:
     """A fresh emulated account with AWS managed policies and ECS services that run."""
     patch_moto_ecs()
     with mock_aws(config={"iam": {"load_aws_managed_policies": True}}):
@@ -102,3 +142,29 @@ def write_config(path: Path, **replace: Any) -> Path:
         text = text.replace(old, new)
     path.write_text(text)
     return path
+
+
+@dataclass
+class Call:
+    service: str
+    operation: str
+    params: dict[str, Any]
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[Call]:
+    """Every AWS call any Aws makes, with the parameters sent (moto drops some of them)."""
+    recorded: list[Call] = []
+    original = Aws.call
+
+    def call(self: Aws, service: str, operation: str, /, **kwargs: Any) -> Any:
+        recorded.append(Call(service, operation, dict(kwargs)))
+        return original(self, service, operation, **kwargs)
+
+    monkeypatch.setattr(Aws, "call", call)
+    return recorded
+
+
+def writes(recorded: list[Call]) -> list[str]:
+    return [f"{c.service}.{c.operation}" for c in recorded
+            if not c.operation.startswith(("describe_", "get_", "list_"))]

@@ -110,10 +110,11 @@ def ec2_tag_filters(ctx: Context, resource: str | None = None) -> list[dict[str,
     return filters
 
 
-def ignore_missing(codes: tuple[str, ...], action: Callable[[], Any]) -> bool:
+def ignore_missing(codes: tuple[str, ...], action: Callable[..., Any], /, *args: Any,
+                   **kwargs: Any) -> bool:
     """Run a delete; "not found" means it is already done. True if something was deleted."""
     try:
-        action()
+        action(*args, **kwargs)
     except AwsError as exc:
         if exc.code in codes or exc.code.endswith(".NotFound") or exc.code.endswith("NotFound"):
             return False

@@ -26,9 +26,7 @@ def apply(ctx: Context) -> None:
     subnets = []
     for i, (zone, cidr) in enumerate(zip(azs, public_cidrs, strict=True)):
         subnet = ec2.ensure(ctx, NAME, f"public_subnet_{i}", ec2.SUBNET, f"public-subnet-{i}",
-                            lambda specs, z=zone, c=cidr: ctx.aws.call(
-                                "ec2", "create_subnet", VpcId=vpc["VpcId"], CidrBlock=c,
-                                AvailabilityZone=z, TagSpecifications=specs)["Subnet"])
+                            ec2.subnet_creator(ctx, vpc["VpcId"], zone, cidr))
         subnets.append(subnet["SubnetId"])
     table = ec2.ensure(ctx, NAME, "public_route_table", ec2.ROUTE_TABLE, "public-route-table",
                        lambda specs: ctx.aws.call(
@@ -70,8 +68,8 @@ def _ensure_vpc(ctx: Context) -> dict[str, Any]:
                                    Attribute=attribute)
             key = attribute[0].upper() + attribute[1:]
             if not current[key]["Value"]:
-                ctx.aws.call("ec2", "modify_vpc_attribute", VpcId=vpc["VpcId"],
-                             **{key: {"Value": True}})
+                change: dict[str, Any] = {key: {"Value": True}}
+                ctx.aws.call("ec2", "modify_vpc_attribute", VpcId=vpc["VpcId"], **change)
     return vpc
 
 
@@ -95,8 +93,8 @@ def destroy(ctx: Context) -> None:
         found = ec2.find(ctx, ec2.IGW, "internet-gateway")
         igw_id = found["InternetGatewayId"] if found else None
     if igw_id and vpc_id:
-        ignore_missing(("Gateway.NotAttached",), lambda: ec2.patiently(ctx, lambda: ctx.aws.call(
-            "ec2", "detach_internet_gateway", InternetGatewayId=igw_id, VpcId=vpc_id)))
+        ignore_missing(("Gateway.NotAttached",), ec2.patiently, ctx, ctx.aws.call, "ec2",
+                       "detach_internet_gateway", InternetGatewayId=igw_id, VpcId=vpc_id)
     ec2.delete(ctx, NAME, "internet_gateway", ec2.IGW, "internet-gateway",
                lambda i: ctx.aws.call("ec2", "delete_internet_gateway", InternetGatewayId=i))
     ec2.delete_numbered(ctx, NAME, "public_subnet_", ec2.SUBNET, "public-subnet-",
@@ -104,7 +102,7 @@ def destroy(ctx: Context) -> None:
     ec2.delete(ctx, NAME, "public_route_table", ec2.ROUTE_TABLE, "public-route-table",
                lambda t: ec2.delete_route_table(ctx, t))
     ec2.delete(ctx, NAME, "vpc_id", ec2.VPC, "vpc",
-               lambda v: ec2.patiently(ctx, lambda: ctx.aws.call("ec2", "delete_vpc", VpcId=v)))
+               lambda v: ctx.aws.call("ec2", "delete_vpc", VpcId=v))
     name = cluster_name(ctx)
     found = ctx.aws.call("ecs", "describe_clusters", clusters=[name], include=["TAGS"])
     if any(c["status"] == "ACTIVE" and ctx.owns(c.get("tags", [])) for c in found["clusters"]):

@@ -70,13 +70,14 @@ def delete(ctx: Context, step: str, key: str, kind: Kind, resource: str,
         found = find(ctx, kind, resource)
         ids = {found[kind.id_key]} if found else set()
     for rid in ids:
-        ignore_missing((), lambda r=rid: patiently(ctx, lambda: remove(r)))
+        ignore_missing((), patiently, ctx, remove, rid)
     ctx.state.forget(step, key)
 
 
-def patiently(ctx: Context, action: Callable[[], Any]) -> Any:
+def patiently(ctx: Context, action: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """Run a delete, retrying while AWS says the resource is still in use (ENIs draining)."""
     try:
-        return action()
+        return action(*args, **kwargs)
     except AwsError as exc:
         if exc.code not in IN_USE:
             raise
@@ -84,7 +85,7 @@ def patiently(ctx: Context, action: Callable[[], Any]) -> Any:
 
     def attempt() -> tuple[bool, str]:
         try:
-            action()
+            action(*args, **kwargs)
         except AwsError as exc:
             if exc.code not in IN_USE:
                 raise
@@ -105,7 +106,7 @@ def delete_numbered(ctx: Context, step: str, key_prefix: str, kind: Kind, resour
         ids = {item[kind.id_key] for item in find_all(ctx, kind)
                if (tag_value(item.get("Tags"), RESOURCE_TAG) or "").startswith(resource_prefix)}
     for rid in ids:
-        ignore_missing((), lambda r=rid: remove(r))
+        ignore_missing((), patiently, ctx, remove, rid)
     for key in keys:
         ctx.state.forget(step, key)
 
@@ -122,13 +123,22 @@ def delete_route_table(ctx: Context, table_id: str) -> None:
     for table in tables:
         for assoc in table.get("Associations", []):
             if not assoc.get("Main") and assoc.get("RouteTableAssociationId"):
-                ignore_missing((), lambda a=assoc["RouteTableAssociationId"]: ctx.aws.call(
-                    "ec2", "disassociate_route_table", AssociationId=a))
-    patiently(ctx, lambda: ctx.aws.call("ec2", "delete_route_table", RouteTableId=table_id))
+                ignore_missing((), ctx.aws.call, "ec2", "disassociate_route_table",
+                               AssociationId=assoc["RouteTableAssociationId"])
+    patiently(ctx, ctx.aws.call, "ec2", "delete_route_table", RouteTableId=table_id)
 
 
 def delete_subnet(ctx: Context, subnet_id: str) -> None:
-    patiently(ctx, lambda: ctx.aws.call("ec2", "delete_subnet", SubnetId=subnet_id))
+    ctx.aws.call("ec2", "delete_subnet", SubnetId=subnet_id)
+
+
+def subnet_creator(ctx: Context, vpc_id: str, zone: str, cidr: str
+                   ) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
+    def create(specs: list[dict[str, Any]]) -> dict[str, Any]:
+        return dict(ctx.aws.call("ec2", "create_subnet", VpcId=vpc_id, CidrBlock=cidr,
+                                 AvailabilityZone=zone, TagSpecifications=specs)["Subnet"])
+
+    return create
 
 
 def associate(ctx: Context, table: dict[str, Any], subnet_id: str) -> None:
@@ -142,14 +152,14 @@ def associate(ctx: Context, table: dict[str, Any], subnet_id: str) -> None:
 def ensure_default_route(ctx: Context, table: dict[str, Any], **target: str) -> None:
     """Make 0.0.0.0/0 in `table` point at `target` (GatewayId= or NatGatewayId=)."""
     [(field, value)] = target.items()
+    route: dict[str, Any] = {"RouteTableId": table["RouteTableId"],
+                             "DestinationCidrBlock": "0.0.0.0/0", field: value}
     current = next((r for r in table.get("Routes", [])
                     if r.get("DestinationCidrBlock") == "0.0.0.0/0"), None)
     if current is None:
-        ctx.aws.call("ec2", "create_route", RouteTableId=table["RouteTableId"],
-                     DestinationCidrBlock="0.0.0.0/0", **target)
+        ctx.aws.call("ec2", "create_route", **route)
     elif current.get(field) != value or current.get("State") == "blackhole":
-        ctx.aws.call("ec2", "replace_route", RouteTableId=table["RouteTableId"],
-                     DestinationCidrBlock="0.0.0.0/0", **target)
+        ctx.aws.call("ec2", "replace_route", **route)
 
 
 def zones(ctx: Context) -> list[str]:

@@ -65,15 +65,15 @@ def wait_available(ctx: Context, nat: dict[str, Any]) -> None:
 def destroy(ctx: Context) -> None:
     for key, value in ctx.state.resources("private_subnet").items():
         if key.startswith("private_route_table_"):
-            ignore_missing(("InvalidRoute.NotFound",), lambda t=value: ctx.aws.call(
-                "ec2", "delete_route", RouteTableId=t, DestinationCidrBlock="0.0.0.0/0"))
+            ignore_missing(("InvalidRoute.NotFound",), ctx.aws.call, "ec2", "delete_route",
+                           RouteTableId=value, DestinationCidrBlock="0.0.0.0/0")
     nat_ids = {ctx.state.get(NAME, "nat_gateway")} - {None}
     found = find(ctx)
     if found:
         nat_ids.add(found["NatGatewayId"])
     for nat_id in nat_ids:
-        ignore_missing(("NatGatewayNotFound",), lambda n=nat_id: ctx.aws.call(
-            "ec2", "delete_nat_gateway", NatGatewayId=n))
+        ignore_missing(("NatGatewayNotFound",), ctx.aws.call, "ec2", "delete_nat_gateway",
+                       NatGatewayId=nat_id)
 
         def gone(n: str = nat_id) -> tuple[bool, str]:
             nats = ctx.aws.call("ec2", "describe_nat_gateways", NatGatewayIds=[n])["NatGateways"]
@@ -88,8 +88,8 @@ def destroy(ctx: Context) -> None:
                 raise
     ctx.state.forget(NAME, "nat_gateway")
     # The Elastic IP can be released only once the NAT gateway is fully deleted.
-    ec2.delete(ctx, NAME, "elastic_ip", ec2.ADDRESS, "elastic-ip", lambda a: ec2.patiently(
-        ctx, lambda: ctx.aws.call("ec2", "release_address", AllocationId=a)))
+    ec2.delete(ctx, NAME, "elastic_ip", ec2.ADDRESS, "elastic-ip",
+               lambda a: ctx.aws.call("ec2", "release_address", AllocationId=a))
 
 
 def status(ctx: Context) -> StepStatus:

@@ -19,9 +19,7 @@ def apply(ctx: Context) -> None:
     tables: list[str] = []
     for i, (zone, cidr) in enumerate(zip(zones, cidrs, strict=True)):
         subnet = ec2.ensure(ctx, NAME, f"private_subnet_{i}", ec2.SUBNET, f"private-subnet-{i}",
-                            lambda specs, z=zone, c=cidr: ctx.aws.call(
-                                "ec2", "create_subnet", VpcId=vpc_id, CidrBlock=c,
-                                AvailabilityZone=z, TagSpecifications=specs)["Subnet"])
+                            ec2.subnet_creator(ctx, vpc_id, zone, cidr))
         table = ec2.ensure(ctx, NAME, f"private_route_table_{i}", ec2.ROUTE_TABLE,
                            f"private-route-table-{i}",
                            lambda specs: ctx.aws.call("ec2", "create_route_table", VpcId=vpc_id,

@@ -121,8 +121,8 @@ def _sync_routes(ctx: Context, api_id: str, spec: dict[str, dict[str, dict[str, 
     for path in sorted(set(resources) - wanted_paths, key=len):
         if any(path.startswith(p + "/") for p in set(resources) - wanted_paths if p != path):
             continue
-        ignore_missing(("NotFoundException",), lambda r=resources[path]["id"]: ctx.aws.call(
-            "apigateway", "delete_resource", restApiId=api_id, resourceId=r))
+        ignore_missing(("NotFoundException",), ctx.aws.call, "apigateway", "delete_resource",
+                       restApiId=api_id, resourceId=resources[path]["id"])
     resources = {p: r for p, r in resources.items() if p in wanted_paths}
     for path in sorted(wanted_paths, key=len):
         if path in resources:
@@ -195,8 +195,8 @@ def _delete_stale_stages(ctx: Context, api_id: str) -> None:
     stages = ctx.aws.call("apigateway", "get_stages", restApiId=api_id).get("item", [])
     for stage in stages:
         if stage["stageName"] != ctx.config.stage:
-            ignore_missing(("NotFoundException",), lambda s=stage["stageName"]: ctx.aws.call(
-                "apigateway", "delete_stage", restApiId=api_id, stageName=s))
+            ignore_missing(("NotFoundException",), ctx.aws.call, "apigateway", "delete_stage",
+                           restApiId=api_id, stageName=stage["stageName"])
 
 
 def destroy(ctx: Context) -> None:

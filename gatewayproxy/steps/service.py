@@ -198,8 +198,7 @@ def destroy(ctx: Context) -> None:
     target_group.delete_listener(ctx)
     target_group.delete_groups(ctx, keep=None)
     ec2.delete(ctx, NAME, "security_group", ec2.SECURITY_GROUP, "task-security-group",
-               lambda g: ec2.patiently(ctx, lambda: ctx.aws.call(
-                   "ec2", "delete_security_group", GroupId=g)))
+               lambda g: ctx.aws.call("ec2", "delete_security_group", GroupId=g))
 
 
 def status(ctx: Context) -> StepStatus:

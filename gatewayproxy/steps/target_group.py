@@ -157,8 +157,8 @@ def delete_groups(ctx: Context, keep: str | None) -> None:
     for arn in _our_groups(ctx):
         if arn == keep:
             continue
-        ignore_missing(("TargetGroupNotFound",), lambda a=arn: ctx.aws.call(
-            "elbv2", "delete_target_group", TargetGroupArn=a))
+        ignore_missing(("TargetGroupNotFound",), ctx.aws.call, "elbv2", "delete_target_group",
+                       TargetGroupArn=arn)
     if keep is None:
         ctx.state.forget("service", "target_group_arn")
 

@@ -170,8 +170,8 @@ def _normal(value: Any) -> Any:
 
 def destroy(ctx: Context) -> None:
     for arn in _our_revisions(ctx):
-        ignore_missing(("ClientException",), lambda a=arn: ctx.aws.call(
-            "ecs", "deregister_task_definition", taskDefinition=a))
+        ignore_missing(("ClientException",), ctx.aws.call, "ecs", "deregister_task_definition",
+                       taskDefinition=arn)
     ctx.state.forget(NAME, "task_definition_arn")
     ignore_missing(("ResourceNotFoundException",), lambda: ctx.aws.call(
         "logs", "delete_log_group", logGroupName=log_group(ctx)))
