@@ -7,6 +7,7 @@ never really sleep.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import os
@@ -21,6 +22,8 @@ from urllib.parse import urlparse
 import boto3
 import botocore.config
 import botocore.exceptions
+import botocore.loaders
+import botocore.session
 
 from gatewayproxy.errors import AwsError, Cancelled, ConfigError, GatewayProxyError, WaitTimeout
 
@@ -118,8 +121,13 @@ class Aws:
     def __init__(self, target: Target, clock: Clock | None = None,
                  max_poll: float | None = None) -> None:
         self.endpoint_url = target.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+        core = botocore.session.Session()
+        core.register_component("data_loader", _shared_loader())
+        if target.profile is not None and target.profile not in core.available_profiles:
+            raise ConfigError(f"AWS profile {target.profile!r} is not configured")
         try:
-            self._session = boto3.session.Session(profile_name=target.profile,
+            self._session = boto3.session.Session(botocore_session=core,
+                                                  profile_name=target.profile,
                                                   region_name=target.region)
         except botocore.exceptions.ProfileNotFound:
             raise ConfigError(f"AWS profile {target.profile!r} is not configured") from None
@@ -238,6 +246,12 @@ class Aws:
             if self.cancel.is_set():
                 raise Cancelled(f"stopped waiting for {what}")
             delay = min(delay * 1.5, self.max_poll) if self.max_poll > 0 else 0.0
+
+
+@functools.cache
+def _shared_loader() -> botocore.loaders.Loader:
+    """One loader per process: parsing the service models is most of a client's start-up cost."""
+    return botocore.loaders.create_loader()
 
 
 def _title(operation: str) -> str:

@@ -8,7 +8,6 @@ services run their desired count at once and the managed policies exist, so `up`
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
 
@@ -55,6 +54,36 @@ def patch_moto_ecs() -> None:
     backend_class._gatewayproxy_patched = True  # type: ignore[attr-defined]
 
 
+# The AWS managed policies gatewayproxy attaches; loading moto's ~1,400 others costs a second
+# per fresh account.
+MANAGED_POLICIES = ("AmazonECSTaskExecutionRolePolicy",)
+
+
+def patch_moto_iam() -> None:
+    """Give every emulated account the AWS managed policies gatewayproxy attaches (only those)."""
+    import json
+
+    from moto.iam import aws_managed_policies, models
+
+    if getattr(models.IAMBackend, "_gatewayproxy_patched", False):
+        return
+    parsed = json.loads(aws_managed_policies.aws_managed_policies_data)
+    wanted = {name: parsed[name] for name in MANAGED_POLICIES}
+
+    def init_policies(self: Any) -> list[Any]:
+        return [models.AWSManagedPolicy.from_data(name, self.account_id, self.region_name, data)
+                for name, data in wanted.items()]
+
+    models.IAMBackend._init_aws_policies = init_policies  # type: ignore[method-assign]
+    models.IAMBackend._gatewayproxy_patched = True  # type: ignore[attr-defined]
+
+
+def patch_moto() -> None:
+    """Everything that makes moto a faithful enough AWS for gatewayproxy."""
+    patch_moto_ecs()
+    patch_moto_iam()
+
+
 def _register_tasks(backend: Any, service: Any, running: int | None = None) -> None:
     """Put one private IP per running task into the service's target groups (and no others)."""
     from moto.elbv2.models import elbv2_backends
@@ -76,8 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=4566)
     args = parser.parse_args(argv)
-    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-    patch_moto_ecs()
+    patch_moto()
     from moto.server import main as moto_main
 
     moto_main(["-H", "127.0.0.1", "-p", str(args.port)])

@@ -16,7 +16,7 @@ from moto import mock_aws
 from gatewayproxy import aws as aws_module
 from gatewayproxy import probe
 from gatewayproxy.aws import Aws, Clock, Target
-from gatewayproxy.emulator import patch_moto_ecs
+from gatewayproxy.emulator import patch_moto
 
 REGION = "eu-west-1"
 
@@ -114,8 +114,8 @@ def probes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 @pytest.fixture
 def moto_account(probes: list[str]) -> Iterator[None]:
     """A fresh emulated account with AWS managed policies and ECS services that run."""
-    patch_moto_ecs()
-    with mock_aws(config={"iam": {"load_aws_managed_policies": True}}):
+    patch_moto()
+    with mock_aws():
         yield
 
 

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from typing import Any
 
 import boto3
 
 
+@functools.cache
+def _client(service: str, region: str) -> Any:
+    return boto3.client(service, region_name=region)  # moto intercepts every client, old or new
+
+
 def inventory(region: str) -> dict[str, list[str]]:
-    ec2 = boto3.client("ec2", region_name=region)
-    elb = boto3.client("elbv2", region_name=region)
-    ecs = boto3.client("ecs", region_name=region)
-    apigw = boto3.client("apigateway", region_name=region)
-    logs = boto3.client("logs", region_name=region)
-    iam = boto3.client("iam", region_name=region)
+    ec2 = _client("ec2", region)
+    elb = _client("elbv2", region)
+    ecs = _client("ecs", region)
+    apigw = _client("apigateway", region)
+    logs = _client("logs", region)
+    iam = _client("iam", region)
     vpcs = [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if not v.get("IsDefault")]
     in_vpcs = [{"Name": "vpc-id", "Values": vpcs}] if vpcs else None
     nlbs = [lb["LoadBalancerArn"] for lb in elb.describe_load_balancers()["LoadBalancers"]]

@@ -1,0 +1,124 @@
+"""Crash injection: kill `up` and `down` right after each write call succeeded on the AWS side and
+before the client saw the answer, then run the same command again. It must converge: exactly one
+of each resource, nothing orphaned, and a clean `down` afterwards."""
+
+from __future__ import annotations
+
+import io
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CONFIG, REGION
+from inventory import counts, inventory
+from test_lifecycle import EXPECTED
+
+from gatewayproxy import config
+from gatewayproxy.aws import READ_PREFIXES, Aws
+from gatewayproxy.engine import Engine
+from gatewayproxy.progress import Reporter
+from gatewayproxy.state import State
+from gatewayproxy.steps.base import Context
+
+
+class Crash(BaseException):
+    """Stands for SIGKILL: no handler of ours may catch it."""
+
+
+class CrashAfterWrite:
+    """Lets AWS perform the n-th write call, then dies before the caller sees the answer."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.at: int | None = None
+        self.writes = 0
+        original = Aws.call
+
+        def call(aws: Aws, service: str, operation: str, /, **kwargs: Any) -> Any:
+            result = original(aws, service, operation, **kwargs)
+            if not operation.startswith(READ_PREFIXES) and service != "sts":
+                self.writes += 1
+                if self.at is not None and self.writes == self.at:
+                    raise Crash(f"{service}.{operation}")
+            return result
+
+        monkeypatch.setattr(Aws, "call", call)
+
+    def arm(self, at: int | None) -> None:
+        self.at = at
+        self.writes = 0
+
+
+@pytest.fixture
+def crasher(moto_account: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[CrashAfterWrite]:
+    yield CrashAfterWrite(monkeypatch)
+
+
+def engine(state_path: Path, aws: Aws, sequential: bool = True) -> Engine:
+    """A fresh engine and state (as a new process would have) on a shared client layer."""
+    cfg = config.parse(tomllib.loads(CONFIG))
+    ctx = Context(config=cfg, state=State.load(state_path, cfg.name), aws=aws)
+    return Engine(ctx, Reporter(io.StringIO(), ()), sequential=sequential)
+
+
+def test_up_converges_after_a_crash_at_every_write(crasher: CrashAfterWrite, aws: Aws,
+                                                   tmp_path: Path) -> None:
+    state_path = tmp_path / "stack.state.json"
+    engine(state_path, aws).up()  # the account's one-time set-up (ECS service-linked role) is done
+    engine(state_path, aws).down()
+    crasher.arm(None)
+    engine(state_path, aws).up()
+    points = crasher.writes
+    engine(state_path, aws).down()
+    assert points >= 40
+    crashed_in: list[str] = []
+    for at in range(1, points + 1):
+        crasher.arm(at)
+        with pytest.raises(Crash) as crash:
+            engine(state_path, aws).up()
+        crashed_in.append(str(crash.value))
+        crasher.arm(None)
+        engine(state_path, aws).up()
+        assert dict(counts(REGION)) == EXPECTED, f"after a crash in {crash.value} (write {at})"
+        engine(state_path, aws).down()
+        assert not any(inventory(REGION).values()), f"orphans after a crash in {crash.value}"
+    assert len(crashed_in) == points
+    print(f"\nup: {points} crash points exercised, all converged")
+
+
+def test_down_converges_after_a_crash_at_every_write(crasher: CrashAfterWrite, aws: Aws,
+                                                     tmp_path: Path) -> None:
+    state_path = tmp_path / "stack.state.json"
+    crasher.arm(None)
+    engine(state_path, aws).up()
+    crasher.arm(None)
+    engine(state_path, aws).down()
+    points = crasher.writes
+    assert points >= 30
+    for at in range(1, points + 1):
+        crasher.arm(None)
+        engine(state_path, aws).up()
+        crasher.arm(at)
+        with pytest.raises(Crash) as crash:
+            engine(state_path, aws).down()
+        crasher.arm(None)
+        engine(state_path, aws).down()
+        left = {kind: items for kind, items in inventory(REGION).items() if items}
+        assert not left, f"left after a crash in {crash.value} (write {at}): {left}"
+        assert not state_path.exists()
+    print(f"\ndown: {points} crash points exercised, all converged")
+
+
+def test_parallel_up_converges_after_crashes(crasher: CrashAfterWrite, aws: Aws, tmp_path: Path) -> None:
+    """The overlapping engine: a crash in one step's thread stops the others; a re-run converges."""
+    state_path = tmp_path / "stack.state.json"
+    for at in (1, 7, 13, 19, 25, 31, 37, 43):
+        crasher.arm(at)
+        with pytest.raises(Crash):
+            engine(state_path, aws, sequential=False).up()
+        crasher.arm(None)
+        engine(state_path, aws, sequential=False).up()
+        assert dict(counts(REGION)) == EXPECTED, f"after a crash at write {at}"
+        engine(state_path, aws, sequential=False).down()
+        assert not any(inventory(REGION).values())
