@@ -148,7 +148,7 @@ class Aws:
     @property
     def emulated(self) -> bool:
         """True against a local emulator: no data plane, nothing to send requests to."""
-        return self.endpoint_url is not None
+        return is_loopback(self.endpoint_url)
 
     def client(self, service: str) -> Any:
         with self._lock:
@@ -173,7 +173,8 @@ class Aws:
         """Call one AWS operation; map its errors to AwsError.
 
         `retry` names error codes that mean "not yet" (eventual consistency, resources still
-        draining); they are retried with backoff for at most `retry_for` seconds.
+        draining), optionally narrowed to a message: "Code" or "Code:words in the message".
+        They are retried with backoff for at most `retry_for` seconds.
         """
         client = self.client(service)
         deadline = self.clock.now() + retry_for
@@ -193,7 +194,8 @@ class Aws:
                 code = str(error.get("Code", "Unknown"))
                 message = str(error.get("Message", "")) or str(exc)
                 log.debug("%s.%s failed: %s", service, operation, code)
-                if (code in retry or code in THROTTLED) and self.clock.now() < deadline:
+                if (code in THROTTLED or _matches(retry, code, message)) \
+                        and self.clock.now() < deadline:
                     self.clock.sleep(delay)
                     delay = min(delay * 2, max(self.max_poll, FIRST_POLL_SECONDS))
                     continue
@@ -246,6 +248,14 @@ class Aws:
             if self.cancel.is_set():
                 raise Cancelled(f"stopped waiting for {what}")
             delay = min(delay * 1.5, self.max_poll) if self.max_poll > 0 else 0.0
+
+
+def _matches(retry: tuple[str, ...], code: str, message: str) -> bool:
+    for entry in retry:
+        want, _, needle = entry.partition(":")
+        if want == code and needle.lower() in message.lower():
+            return True
+    return False
 
 
 @functools.cache

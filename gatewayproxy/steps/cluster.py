@@ -13,6 +13,26 @@ NAME = "cluster"
 NEEDS: tuple[str, ...] = ()
 
 
+# ECS answers this while a brand-new service-linked role propagates.
+SLR_NOT_READY = "InvalidParameterException:service linked role"
+
+
+def ensure_service_linked_role(ctx: Context) -> None:
+    """ECS needs its service-linked role (once per account) for clusters and awsvpc services."""
+    try:
+        ctx.aws.call("iam", "get_role", RoleName="AWSServiceRoleForECS")
+    except AwsError as exc:
+        if exc.code != "NoSuchEntity":
+            raise
+        try:
+            ctx.aws.call("iam", "create_service_linked_role", AWSServiceName="ecs.amazonaws.com")
+        except AwsError as err:
+            # AWS: InvalidInput "...has been taken in this account"; emulators: EntityAlreadyExists.
+            taken = err.code == "InvalidInput" and "taken" in err.aws_message
+            if not taken and err.code != "EntityAlreadyExists":
+                raise
+
+
 def cluster_name(ctx: Context) -> str:
     return ctx.name("cluster")
 
@@ -29,9 +49,7 @@ def apply(ctx: Context) -> None:
                             ec2.subnet_creator(ctx, vpc["VpcId"], zone, cidr))
         subnets.append(subnet["SubnetId"])
     table = ec2.ensure(ctx, NAME, "public_route_table", ec2.ROUTE_TABLE, "public-route-table",
-                       lambda specs: ctx.aws.call(
-                           "ec2", "create_route_table", VpcId=vpc["VpcId"],
-                           TagSpecifications=specs)["RouteTable"])
+                       ec2.route_table_creator(ctx, vpc["VpcId"], "public-route-table"))
     ec2.ensure_default_route(ctx, table, GatewayId=igw)
     for subnet_id in subnets:
         ec2.associate(ctx, table, subnet_id)
@@ -49,8 +67,10 @@ def _ensure_cluster(ctx: Context) -> None:
     if active and not ctx.owns(active[0].get("tags", [])):
         raise GatewayProxyError(f"ECS cluster {name} exists but is not stack {ctx.stack}'s")
     if not active:
+        ensure_service_linked_role(ctx)
         tags = [{"key": k, "value": v} for k, v in ctx.tags(NAME, "cluster").items()]
-        ctx.aws.call("ecs", "create_cluster", clusterName=name, tags=tags)
+        ctx.aws.call("ecs", "create_cluster", clusterName=name, tags=tags,
+                     retry=(SLR_NOT_READY,))
     ctx.state.record(NAME, "cluster", name)
 
 
@@ -65,7 +85,7 @@ def _ensure_vpc(ctx: Context) -> dict[str, Any]:
     if not ctx.state.is_done(NAME):
         for attribute in ("enableDnsSupport", "enableDnsHostnames"):
             current = ctx.aws.call("ec2", "describe_vpc_attribute", VpcId=vpc["VpcId"],
-                                   Attribute=attribute)
+                                   Attribute=attribute, retry=ec2.JUST_CREATED)
             key = attribute[0].upper() + attribute[1:]
             if not current[key]["Value"]:
                 change: dict[str, Any] = {key: {"Value": True}}
@@ -79,7 +99,7 @@ def _ensure_internet_gateway(ctx: Context, vpc_id: str) -> str:
                                                 TagSpecifications=specs)["InternetGateway"])
     if not any(a.get("VpcId") == vpc_id for a in igw.get("Attachments", [])):
         ctx.aws.call("ec2", "attach_internet_gateway", InternetGatewayId=igw["InternetGatewayId"],
-                     VpcId=vpc_id)
+                     VpcId=vpc_id, retry=ec2.JUST_CREATED)
     return str(igw["InternetGatewayId"])
 
 
@@ -106,8 +126,9 @@ def destroy(ctx: Context) -> None:
     name = cluster_name(ctx)
     found = ctx.aws.call("ecs", "describe_clusters", clusters=[name], include=["TAGS"])
     if any(c["status"] == "ACTIVE" and ctx.owns(c.get("tags", [])) for c in found["clusters"]):
-        ignore_missing(("ClusterNotFoundException",), lambda: ctx.aws.call(
-            "ecs", "delete_cluster", cluster=name))
+        ignore_missing(("ClusterNotFoundException",), ctx.aws.call, "ecs", "delete_cluster",
+                       cluster=name, retry=("ClusterContainsTasksException",
+                                            "ClusterContainsServicesException"), retry_for=300)
     ctx.state.forget(NAME, "cluster")
     ctx.state.forget(NAME, "availability_zones")
 

@@ -17,7 +17,12 @@ from gatewayproxy.steps.base import (
 )
 
 # "Still in use" answers while network interfaces drain after a service or NLB is deleted.
-IN_USE = ("DependencyViolation", "InvalidIPAddress.InUse", "AuthFailure")
+IN_USE = ("DependencyViolation", "InvalidIPAddress.InUse")
+# A resource created a moment ago may be briefly unknown to the next call that names it.
+JUST_CREATED = ("InvalidVpcID.NotFound", "InvalidSubnetID.NotFound", "InvalidRouteTableID.NotFound",
+                "InvalidInternetGatewayID.NotFound", "InvalidGatewayID.NotFound",
+                "InvalidNatGatewayID.NotFound", "NatGatewayNotFound", "InvalidGroup.NotFound",
+                "InvalidAllocationID.NotFound")
 
 
 @dataclass(frozen=True)
@@ -66,9 +71,9 @@ def delete(ctx: Context, step: str, key: str, kind: Kind, resource: str,
            remove: Callable[[str], Any]) -> None:
     """Delete the recorded (or tagged) resource, retrying while it is still in use."""
     ids = {ctx.state.get(step, key)} - {None}
-    if not ids:
-        found = find(ctx, kind, resource)
-        ids = {found[kind.id_key]} if found else set()
+    # Every tagged match too: a retried create may have made a second one.
+    found = ctx.aws.call("ec2", kind.describe, Filters=ec2_tag_filters(ctx, resource))[kind.items]
+    ids |= {item[kind.id_key] for item in found}
     for rid in ids:
         ignore_missing((), patiently, ctx, remove, rid)
     ctx.state.forget(step, key)
@@ -132,11 +137,22 @@ def delete_subnet(ctx: Context, subnet_id: str) -> None:
     ctx.aws.call("ec2", "delete_subnet", SubnetId=subnet_id)
 
 
+def route_table_creator(ctx: Context, vpc_id: str, resource: str
+                        ) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
+    def create(specs: list[dict[str, Any]]) -> dict[str, Any]:
+        token = f"gatewayproxy-{ctx.stack}-{resource}-{vpc_id}"[:64]
+        return dict(ctx.aws.call("ec2", "create_route_table", VpcId=vpc_id, ClientToken=token,
+                                 TagSpecifications=specs, retry=JUST_CREATED)["RouteTable"])
+
+    return create
+
+
 def subnet_creator(ctx: Context, vpc_id: str, zone: str, cidr: str
                    ) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
     def create(specs: list[dict[str, Any]]) -> dict[str, Any]:
         return dict(ctx.aws.call("ec2", "create_subnet", VpcId=vpc_id, CidrBlock=cidr,
-                                 AvailabilityZone=zone, TagSpecifications=specs)["Subnet"])
+                                 AvailabilityZone=zone, TagSpecifications=specs,
+                                 retry=JUST_CREATED)["Subnet"])
 
     return create
 
@@ -146,7 +162,7 @@ def associate(ctx: Context, table: dict[str, Any], subnet_id: str) -> None:
     if any(a.get("SubnetId") == subnet_id for a in table.get("Associations", [])):
         return
     ctx.aws.call("ec2", "associate_route_table", RouteTableId=table["RouteTableId"],
-                 SubnetId=subnet_id)
+                 SubnetId=subnet_id, retry=JUST_CREATED)
 
 
 def ensure_default_route(ctx: Context, table: dict[str, Any], **target: str) -> None:
@@ -157,9 +173,9 @@ def ensure_default_route(ctx: Context, table: dict[str, Any], **target: str) -> 
     current = next((r for r in table.get("Routes", [])
                     if r.get("DestinationCidrBlock") == "0.0.0.0/0"), None)
     if current is None:
-        ctx.aws.call("ec2", "create_route", **route)
+        ctx.aws.call("ec2", "create_route", retry=JUST_CREATED, **route)
     elif current.get(field) != value or current.get("State") == "blackhole":
-        ctx.aws.call("ec2", "replace_route", **route)
+        ctx.aws.call("ec2", "replace_route", retry=JUST_CREATED, **route)
 
 
 def zones(ctx: Context) -> list[str]:

@@ -54,11 +54,21 @@ def apply(ctx: Context) -> None:
         )["LoadBalancers"][0]
     arn = nlb["LoadBalancerArn"]
     ctx.state.record(NAME, "load_balancer_arn", arn)
+    _ensure_cross_zone(ctx, arn)
     ctx.outputs.publish("load_balancer.arn", arn)
     ctx.outputs.publish("load_balancer.dns", nlb["DNSName"])
     wait_active(ctx, nlb)
     ctx.outputs.publish("load_balancer.active", True)
     ctx.state.mark_done(NAME)
+
+
+def _ensure_cross_zone(ctx: Context, arn: str) -> None:
+    """Off by default on an NLB: a node in a zone without a healthy task would drop requests."""
+    attributes = ctx.aws.call("elbv2", "describe_load_balancer_attributes", LoadBalancerArn=arn,
+                              retry=("LoadBalancerNotFound",))["Attributes"]
+    if {a["Key"]: a["Value"] for a in attributes}.get("load_balancing.cross_zone.enabled") != "true":
+        ctx.aws.call("elbv2", "modify_load_balancer_attributes", LoadBalancerArn=arn,
+                     Attributes=[{"Key": "load_balancing.cross_zone.enabled", "Value": "true"}])
 
 
 def wait_active(ctx: Context, nlb: dict[str, Any]) -> None:
@@ -67,7 +77,8 @@ def wait_active(ctx: Context, nlb: dict[str, Any]) -> None:
         return
 
     def check() -> tuple[bool, str]:
-        found = ctx.aws.call("elbv2", "describe_load_balancers", LoadBalancerArns=[arn])
+        found = ctx.aws.call("elbv2", "describe_load_balancers", LoadBalancerArns=[arn],
+                             retry=("LoadBalancerNotFound",))
         state = found["LoadBalancers"][0].get("State", {})
         if state.get("Code") == "failed":
             raise GatewayProxyError(f"load balancer {nlb_name(ctx)} failed: {state.get('Reason')}")
@@ -80,8 +91,9 @@ def destroy(ctx: Context) -> None:
     nlb = find(ctx)
     if nlb is not None:
         arn = nlb["LoadBalancerArn"]
-        ignore_missing(("LoadBalancerNotFound",), lambda: ctx.aws.call(
-            "elbv2", "delete_load_balancer", LoadBalancerArn=arn))
+        # Just after its VPC link is deleted, AWS may still call the NLB "in use".
+        ignore_missing(("LoadBalancerNotFound",), ctx.aws.call, "elbv2", "delete_load_balancer",
+                       LoadBalancerArn=arn, retry=("ResourceInUse",), retry_for=600)
 
         def gone() -> tuple[bool, str]:
             try:

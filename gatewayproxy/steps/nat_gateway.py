@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from gatewayproxy.errors import AwsError, GatewayProxyError
@@ -28,11 +29,15 @@ def apply(ctx: Context) -> None:
                                                     TagSpecifications=specs))
     nat = find(ctx)
     if nat is None:
+        # A token kept in the state makes a retried create return the same NAT gateway; a new
+        # one is drawn after a NAT gateway failed, or AWS would hand back the failed one.
+        token = ctx.state.get(NAME, "client_token") or uuid.uuid4().hex
+        ctx.state.record(NAME, "client_token", token)
         nat = ctx.aws.call(
             "ec2", "create_nat_gateway", SubnetId=public_subnets[0],
-            AllocationId=address["AllocationId"], ConnectivityType="public",
-            ClientToken=f"gatewayproxy-{ctx.stack}-{address['AllocationId']}"[:64],
+            AllocationId=address["AllocationId"], ConnectivityType="public", ClientToken=token,
             TagSpecifications=ctx.tag_specs("natgateway", NAME, "nat-gateway"),
+            retry=ec2.JUST_CREATED,
         )["NatGateway"]
     nat_id = nat["NatGatewayId"]
     ctx.state.record(NAME, "nat_gateway", nat_id)
@@ -51,9 +56,11 @@ def wait_available(ctx: Context, nat: dict[str, Any]) -> None:
         return
 
     def check() -> tuple[bool, str]:
-        found = ctx.aws.call("ec2", "describe_nat_gateways", NatGatewayIds=[nat_id])["NatGateways"]
+        found = ctx.aws.call("ec2", "describe_nat_gateways", NatGatewayIds=[nat_id],
+                             retry=ec2.JUST_CREATED)["NatGateways"]
         state = found[0]["State"] if found else "missing"
         if state in ("failed", "deleting", "deleted", "missing"):
+            ctx.state.forget(NAME, "client_token")
             reason = (found[0].get("FailureMessage") or found[0].get("FailureCode")) if found else ""
             raise GatewayProxyError(f"NAT gateway {nat_id} is {state}: {reason or 'no reason given'}"
                                     "; run `gatewayproxy up` again to replace it")
@@ -87,9 +94,11 @@ def destroy(ctx: Context) -> None:
             if not exc.code.endswith("NotFound"):
                 raise
     ctx.state.forget(NAME, "nat_gateway")
+    ctx.state.forget(NAME, "client_token")
     # The Elastic IP can be released only once the NAT gateway is fully deleted.
     ec2.delete(ctx, NAME, "elastic_ip", ec2.ADDRESS, "elastic-ip",
-               lambda a: ctx.aws.call("ec2", "release_address", AllocationId=a))
+               lambda a: ctx.aws.call("ec2", "release_address", AllocationId=a,
+                                      retry=("AuthFailure",), retry_for=300))
 
 
 def status(ctx: Context) -> StepStatus:

@@ -22,8 +22,7 @@ def apply(ctx: Context) -> None:
                             ec2.subnet_creator(ctx, vpc_id, zone, cidr))
         table = ec2.ensure(ctx, NAME, f"private_route_table_{i}", ec2.ROUTE_TABLE,
                            f"private-route-table-{i}",
-                           lambda specs: ctx.aws.call("ec2", "create_route_table", VpcId=vpc_id,
-                                                      TagSpecifications=specs)["RouteTable"])
+                           ec2.route_table_creator(ctx, vpc_id, f"private-route-table-{i}"))
         ec2.associate(ctx, table, subnet["SubnetId"])
         subnets.append(subnet["SubnetId"])
         tables.append(table["RouteTableId"])

@@ -158,7 +158,9 @@ def _method_matches(current: dict[str, Any], body: dict[str, Any]) -> bool:
     want = body["integration"]
     return (current.get("authorizationType") == body["method"]["authorizationType"]
             and (current.get("requestParameters") or {}) == body["method"]["requestParameters"]
-            and all(integration.get(k) == want[k] for k in want if k != "requestParameters")
+            and integration.get("httpMethod") == want["integrationHttpMethod"]
+            and all(integration.get(k) == want[k] for k in want
+                    if k not in ("requestParameters", "integrationHttpMethod"))
             and (integration.get("requestParameters") or {}) == want["requestParameters"])
 
 

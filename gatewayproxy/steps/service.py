@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from gatewayproxy.config import subnet_cidrs
 from gatewayproxy.errors import AwsError, GatewayProxyError
 from gatewayproxy.steps import ec2, target_group
 from gatewayproxy.steps.base import Context, StepStatus, ignore_missing
+from gatewayproxy.steps.cluster import SLR_NOT_READY
 
 NAME = "service"
 NEEDS = ("task_definition.arn", "cluster.vpc_id", "private_subnet.subnets", "load_balancer.arn",
@@ -41,11 +43,14 @@ def _ensure_security_group(ctx: Context, vpc_id: str) -> str:
     group = ec2.ensure(ctx, NAME, "security_group", ec2.SECURITY_GROUP, "task-security-group",
                        lambda specs: ctx.aws.call(
                            "ec2", "create_security_group", GroupName=ctx.name("tasks"),
-                           Description=f"gatewayproxy {ctx.stack}: container port from the VPC only",
-                           VpcId=vpc_id, TagSpecifications=specs))
+                           Description=f"gatewayproxy {ctx.stack}: container port from the NLB only",
+                           VpcId=vpc_id, TagSpecifications=specs, retry=ec2.JUST_CREATED))
     group_id = str(group["GroupId"])
+    # The NLB's nodes (and so its health checks and traffic) live in the private subnets.
+    _, private = subnet_cidrs(ctx.config.vpc_cidr, ctx.config.availability_zones)
     wanted = {"IpProtocol": "tcp", "FromPort": ctx.config.port, "ToPort": ctx.config.port,
-              "IpRanges": [{"CidrIp": ctx.config.vpc_cidr, "Description": "NLB to the container"}]}
+              "IpRanges": [{"CidrIp": cidr, "Description": "NLB to the container"}
+                           for cidr in private]}
     current = group.get("IpPermissions", [])
     stale = [p for p in current if not _same_rule(p, wanted)]
     if stale:
@@ -53,7 +58,7 @@ def _ensure_security_group(ctx: Context, vpc_id: str) -> str:
     if not any(_same_rule(p, wanted) for p in current):
         try:
             ctx.aws.call("ec2", "authorize_security_group_ingress", GroupId=group_id,
-                         IpPermissions=[wanted])
+                         IpPermissions=[wanted], retry=ec2.JUST_CREATED)
         except AwsError as exc:
             if exc.code != "InvalidPermission.Duplicate":
                 raise
@@ -63,24 +68,10 @@ def _ensure_security_group(ctx: Context, vpc_id: str) -> str:
 def _same_rule(have: dict[str, Any], want: dict[str, Any]) -> bool:
     return (have.get("IpProtocol") == want["IpProtocol"]
             and have.get("FromPort") == want["FromPort"] and have.get("ToPort") == want["ToPort"]
-            and [r.get("CidrIp") for r in have.get("IpRanges", [])] == [want["IpRanges"][0]["CidrIp"]]
+            and sorted(r.get("CidrIp") for r in have.get("IpRanges", []))
+            == sorted(r["CidrIp"] for r in want["IpRanges"])
             and not have.get("UserIdGroupPairs") and not have.get("Ipv6Ranges")
             and not have.get("PrefixListIds"))
-
-
-def _ensure_service_linked_role(ctx: Context) -> None:
-    """ECS needs its service-linked role for awsvpc services behind a load balancer."""
-    try:
-        ctx.aws.call("iam", "get_role", RoleName="AWSServiceRoleForECS")
-    except AwsError as exc:
-        if exc.code != "NoSuchEntity":
-            raise
-        try:
-            ctx.aws.call("iam", "create_service_linked_role", AWSServiceName="ecs.amazonaws.com")
-        except AwsError as err:
-            # "has been taken in this account" (AWS) / "already exists" (emulators): it exists.
-            if err.code not in ("InvalidInput", "EntityAlreadyExists"):
-                raise
 
 
 def describe(ctx: Context) -> dict[str, Any] | None:
@@ -110,7 +101,6 @@ def _ensure_service(ctx: Context, task_definition: str, group_arn: str, subnets:
         _wait_inactive(ctx, cluster)
         service = None
     if service is None:
-        _ensure_service_linked_role(ctx)
         token = uuid.uuid5(uuid.NAMESPACE_URL, f"gatewayproxy:{ctx.stack}:{task_definition}:"
                                                f"{group_arn}")
         tags = [{"key": k, "value": v} for k, v in ctx.tags(NAME, "service").items()]
@@ -120,6 +110,10 @@ def _ensure_service(ctx: Context, task_definition: str, group_arn: str, subnets:
             launchType="FARGATE", networkConfiguration=network, loadBalancers=balancers,
             healthCheckGracePeriodSeconds=60, propagateTags="SERVICE",
             enableECSManagedTags=True, clientToken=str(token), tags=tags,
+            # Without the circuit breaker a crash-looping container never reports FAILED.
+            deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True,
+                                                                  "rollback": False}},
+            retry=(SLR_NOT_READY,),
         )["service"]
     else:
         if not ctx.owns(service.get("tags", [])):

@@ -100,8 +100,9 @@ def apply(ctx: Context) -> None:
     nlb_arn = ctx.outputs.need("load_balancer.arn")
     group_arn = ctx.outputs.need("service.target_group_arn")
     ensure_listener(ctx, nlb_arn, group_arn)
-    delete_groups(ctx, keep=group_arn)
     ctx.outputs.need("service.stable")
+    # Old groups (a port change) go once the service has moved to the new one.
+    delete_groups(ctx, keep=group_arn)
     wait_healthy(ctx, group_arn)
     ctx.outputs.publish("target_group.healthy", True)
     ctx.state.mark_done(NAME)
@@ -123,8 +124,6 @@ def wait_healthy(ctx: Context, group_arn: str) -> None:
 
     def check() -> tuple[bool, str]:
         healthy, registered, reasons = health(ctx, group_arn)
-        if registered == 0 and ctx.aws.emulated:
-            return True, "no targets (the emulator does not register tasks)"
         detail = f"{healthy}/{want} targets healthy" + (f" ({'; '.join(reasons)})" if reasons else "")
         return healthy >= want, detail
 
@@ -158,7 +157,7 @@ def delete_groups(ctx: Context, keep: str | None) -> None:
         if arn == keep:
             continue
         ignore_missing(("TargetGroupNotFound",), ctx.aws.call, "elbv2", "delete_target_group",
-                       TargetGroupArn=arn)
+                       TargetGroupArn=arn, retry=("ResourceInUse",), retry_for=300)
     if keep is None:
         ctx.state.forget("service", "target_group_arn")
 
@@ -192,7 +191,7 @@ def status(ctx: Context) -> StepStatus:
     except AwsError:
         return StepStatus(NAME, ctx.state.is_done(NAME), False, "target group missing (drift)")
     want = ctx.config.desired_count
-    ok = healthy >= want or (registered == 0 and ctx.aws.emulated)
+    ok = healthy >= want
     summary = f"{healthy}/{registered} targets healthy" + (f": {'; '.join(reasons)}" if reasons else "")
     return StepStatus(NAME, ctx.state.is_done(NAME), ok, summary,
                       {"target_group_arn": group_arn},

@@ -12,11 +12,14 @@ NAME = "task_definition"
 NEEDS: tuple[str, ...] = ()
 
 EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-                   "Action": "sts:AssumeRole"}],
-}
+def trust_policy(account_id: str) -> dict[str, Any]:
+    """ECS tasks may assume the role, and only for this account (no confused deputy)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                       "Action": "sts:AssumeRole",
+                       "Condition": {"StringEquals": {"aws:SourceAccount": account_id}}}],
+    }
 LOG_RETENTION_DAYS = 30
 
 
@@ -69,7 +72,8 @@ def _ensure_role(ctx: Context) -> str:
         if exc.code != "NoSuchEntity":
             raise
         role = ctx.aws.call(
-            "iam", "create_role", RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST),
+            "iam", "create_role", RoleName=name,
+            AssumeRolePolicyDocument=json.dumps(trust_policy(ctx.aws.account_id)),
             Description=f"gatewayproxy {ctx.stack}: lets ECS pull the image and write logs",
             Tags=ctx.tag_list(NAME, "execution-role"),
         )["Role"]
@@ -124,7 +128,9 @@ def _ensure_task_definition(ctx: Context, role_arn: str) -> str:
         arn = str(current["taskDefinitionArn"])
     else:
         tags = [{"key": k, "value": v} for k, v in ctx.tags(NAME, "task-definition").items()]
+        # A brand-new execution role may be "not valid" for a few seconds while IAM propagates.
         arn = ctx.aws.call("ecs", "register_task_definition", tags=tags,
+                           retry=("ClientException:role is not valid",),
                            **desired)["taskDefinition"]["taskDefinitionArn"]
     ctx.state.record(NAME, "task_definition_arn", arn)
     return arn
@@ -145,33 +151,22 @@ def _latest(ctx: Context) -> dict[str, Any] | None:
     return definition if definition.get("status", "ACTIVE") == "ACTIVE" else None
 
 
-def _matches(current: dict[str, Any], desired: dict[str, Any]) -> bool:
-    for key, value in desired.items():
-        if key == "containerDefinitions":
-            if len(current.get(key, [])) != 1:
-                return False
-            have = current[key][0]
-            want = value[0]
-            if any(_normal(have.get(k)) != _normal(v) for k, v in want.items()):
-                return False
-        elif current.get(key) != value:
-            return False
-    return True
-
-
-def _normal(value: Any) -> Any:
-    """AWS adds hostPort to port mappings; compare only what we set."""
-    if isinstance(value, list):
-        return [_normal(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _normal(v) for k, v in value.items() if k not in ("hostPort",)}
-    return value
+def _matches(have: Any, want: Any) -> bool:
+    """True if `have` holds everything we set in `want`; what AWS adds (hostPort, defaults)
+    does not count as a difference."""
+    if want in ([], {}) and have is None:
+        return True
+    if isinstance(want, dict):
+        return isinstance(have, dict) and all(_matches(have.get(k), v) for k, v in want.items())
+    if isinstance(want, list):
+        return (isinstance(have, list) and len(have) == len(want)
+                and all(_matches(h, w) for h, w in zip(have, want, strict=True)))
+    return bool(have == want)
 
 
 def destroy(ctx: Context) -> None:
     for arn in _our_revisions(ctx):
-        ignore_missing(("ClientException",), ctx.aws.call, "ecs", "deregister_task_definition",
-                       taskDefinition=arn)
+        ctx.aws.call("ecs", "deregister_task_definition", taskDefinition=arn)
     ctx.state.forget(NAME, "task_definition_arn")
     ignore_missing(("ResourceNotFoundException",), lambda: ctx.aws.call(
         "logs", "delete_log_group", logGroupName=log_group(ctx)))
