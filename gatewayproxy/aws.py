@@ -25,7 +25,14 @@ import botocore.exceptions
 import botocore.loaders
 import botocore.session
 
-from gatewayproxy.errors import AwsError, Cancelled, ConfigError, GatewayProxyError, WaitTimeout
+from gatewayproxy.errors import (
+    AwsError,
+    Cancelled,
+    ConfigError,
+    GatewayProxyError,
+    WaitTimeout,
+    WouldWrite,
+)
 
 log = logging.getLogger("gatewayproxy.aws")
 
@@ -137,6 +144,7 @@ class Aws:
                 "no AWS region: set stack.region in the config, pass --region, or set AWS_REGION"
             )
         self.cancel = threading.Event()
+        self.read_only = False  # import and plan: look, never change
         self.clock = clock or default_clock(self.cancel)
         self.max_poll = poll_seconds() if max_poll is None else max_poll
         self.calls = CallLog()
@@ -182,6 +190,8 @@ class Aws:
         while True:
             if self.cancel.is_set():
                 raise Cancelled("stopped before " + _title(operation))
+            if self.read_only and not operation.startswith(READ_PREFIXES) and service != "sts":
+                raise WouldWrite(f"{service}.{operation}")
             self._pace(service, operation)
             started = time.perf_counter()
             self.calls.add(service, operation)

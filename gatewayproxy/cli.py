@@ -160,8 +160,11 @@ def _summary(result: RunResult, title: str) -> None:
     table.add_column("step")
     table.add_column("resources", justify="right")
     table.add_column("time", justify="right")
-    for i, step in enumerate(result.results, 1):
-        table.add_row(f"{i}. {step.name}", str(step.resources), f"{step.seconds:.1f}s")
+    from gatewayproxy import steps
+
+    for step in result.results:
+        table.add_row(f"{steps.NAMES.index(step.name) + 1}. {step.name}", str(step.resources),
+                      f"{step.seconds:.1f}s")
     _console(stderr=True).print(table)
 
 
@@ -213,6 +216,7 @@ def status(as_json: bool, **kwargs: Any) -> None:
     cfg, state = _load(options)
     engine = _engine(options, cfg, state, live=False)
     report = engine.status()
+    orphans = engine.tagged() if state.is_empty else []
     url = state.get("rest_api", "invoke_url")
     target = state.target
     if as_json:
@@ -220,7 +224,9 @@ def status(as_json: bool, **kwargs: Any) -> None:
             "stack": cfg.name,
             "target": target,
             "invoke_url": url,
+            "exists": not state.is_empty,
             "healthy": all(s.healthy for s in report),
+            "untracked": orphans,
             "steps": [{"name": s.name, "done": s.done, "healthy": s.healthy, "summary": s.summary,
                        "resources": s.resources, "details": s.details} for s in report],
         }, indent=2, default=str))
@@ -236,6 +242,10 @@ def status(as_json: bool, **kwargs: Any) -> None:
     console = _console()
     console.print(table)
     console.print(f"invoke URL: {url or '(none yet: run gatewayproxy up)'}")
+    if orphans:
+        console.print(f"[yellow]the state has no resources, but AWS holds {len(orphans)} tagged "
+                      f"gatewayproxy:stack={cfg.name}: run `gatewayproxy import` to track them, "
+                      "or `gatewayproxy down` to delete them[/]")
 
 
 @main.command()
@@ -266,6 +276,43 @@ def down(yes: bool, **kwargs: Any) -> None:
         finally:
             engine.reporter.close()
     _summary(result, f"stack {cfg.name} is down")
+
+
+@main.command("import")
+@stack_options
+@handle_errors
+def import_(**kwargs: Any) -> None:
+    """Rebuild the state file from the resources tagged with the stack's name.
+
+    For a lost or deleted state file: nothing is created or changed in AWS.
+
+    \b
+    Example:
+      gatewayproxy import && gatewayproxy status
+    """
+    from gatewayproxy import steps
+    from gatewayproxy.state import locked
+
+    options = Options(**kwargs)
+    cfg, state = _load(options)
+    with locked(state.path, "import"):
+        engine = _engine(options, cfg, state, live=False)
+        missing = engine.adopt()
+    if state.is_empty:
+        state.delete_file()
+        click.echo(f"found nothing tagged gatewayproxy:stack={cfg.name}; no state written")
+        return
+    complete = True
+    for i, name in enumerate(steps.NAMES, 1):
+        if state.is_done(name):
+            mark = "found"
+        else:
+            complete = False
+            mark = (f"incomplete: would need {missing[name]}" if name in missing
+                    else "incomplete: an earlier step is")
+        click.echo(f"{i}. {name}: {mark}")
+    click.echo(f"state written to {state.path}"
+               + ("" if complete else "; run `gatewayproxy up` to finish the stack"))
 
 
 @main.group()

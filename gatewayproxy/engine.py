@@ -13,11 +13,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
+from typing import Any
 
 from gatewayproxy import steps
-from gatewayproxy.errors import Cancelled, StepFailed, WrongTargetError
+from gatewayproxy.errors import Cancelled, StepFailed, WouldWrite, WrongTargetError
 from gatewayproxy.progress import Reporter
-from gatewayproxy.steps.base import Context, StepStatus
+from gatewayproxy.steps.base import STACK_TAG, Context, StepStatus
 
 
 @dataclass
@@ -86,6 +87,31 @@ class Engine:
             self.ctx.state.delete_file()
         return result
 
+    def adopt(self) -> dict[str, str]:
+        """Rebuild the state from what AWS holds under the stack's tag, changing nothing.
+
+        Each step runs its usual look-before-create path with writes forbidden: whatever it
+        finds is recorded; the first thing it would have to create ends it. Returns, per step
+        that is not complete, what it would have had to do.
+        """
+        self.check_target()
+        self.claim_target()
+        self.ctx.aws.read_only = True
+        missing: dict[str, str] = {}
+
+        def look(step: ModuleType) -> None:
+            try:
+                step.apply(self.ctx)
+            except WouldWrite as exc:
+                missing[step.NAME] = exc.operation
+                raise Cancelled(f"{step.NAME} is incomplete") from None
+
+        try:
+            self._run(list(steps.ORDER), steps.dependencies(), look, "import")
+        finally:
+            self.ctx.aws.read_only = False
+        return missing
+
     def _destroy(self, step: ModuleType) -> None:
         step.destroy(self.ctx)
         self.ctx.state.drop_step(step.NAME)
@@ -93,6 +119,17 @@ class Engine:
     def status(self) -> list[StepStatus]:
         self.check_target()
         return [step.status(self.ctx) for step in steps.ORDER]
+
+    def tagged(self) -> list[str]:
+        """ARNs AWS holds under this stack's tag (the Resource Groups Tagging API's view)."""
+        arns: list[str] = []
+        kwargs: dict[str, Any] = {"TagFilters": [{"Key": STACK_TAG, "Values": [self.ctx.stack]}]}
+        while True:
+            page = self.ctx.aws.call("resourcegroupstaggingapi", "get_resources", **kwargs)
+            arns += [item["ResourceARN"] for item in page.get("ResourceTagMappingList", [])]
+            if not page.get("PaginationToken"):
+                return arns
+            kwargs["PaginationToken"] = page["PaginationToken"]
 
     # -- scheduling ------------------------------------------------------------------------
     def _run(self, order: list[ModuleType], deps: dict[str, set[str]],

@@ -33,6 +33,14 @@ class WaitTimeout(GatewayProxyError):
     """A resource did not reach the state we wait for in the time allowed."""
 
 
+class WouldWrite(GatewayProxyError):
+    """A write call was about to be sent while the run may only look (import, plan)."""
+
+    def __init__(self, operation: str) -> None:
+        super().__init__(f"would call {operation}")
+        self.operation = operation
+
+
 class Cancelled(GatewayProxyError):
     """Another step failed or the user pressed Ctrl-C: stop before the next AWS call."""
 

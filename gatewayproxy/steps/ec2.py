@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gatewayproxy.errors import AwsError
+from gatewayproxy.errors import AwsError, ConfigError, GatewayProxyError, WaitTimeout
 from gatewayproxy.steps.base import (
     DRAIN_SECONDS,
     RESOURCE_TAG,
@@ -80,13 +80,13 @@ def delete(ctx: Context, step: str, key: str, kind: Kind, resource: str,
 
 
 def patiently(ctx: Context, action: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-    """Run a delete, retrying while AWS says the resource is still in use (ENIs draining)."""
+    """Run a delete, retrying while AWS says the resource is still in use (ENIs draining);
+    past the time allowed, say which network interfaces still hold it."""
     try:
         return action(*args, **kwargs)
     except AwsError as exc:
         if exc.code not in IN_USE:
             raise
-    last: list[AwsError] = []
 
     def attempt() -> tuple[bool, str]:
         try:
@@ -94,12 +94,35 @@ def patiently(ctx: Context, action: Callable[..., Any], /, *args: Any, **kwargs:
         except AwsError as exc:
             if exc.code not in IN_USE:
                 raise
-            last[:] = [exc]
-            return False, exc.aws_message
-        return True, "done"
+            return False, exc.code
+        return True, "deleted"
 
-    ctx.aws.wait("resource still in use", attempt, DRAIN_SECONDS)
+    resource = next((str(v) for v in [*args, *kwargs.values()]
+                     if isinstance(v, str) and v.split("-")[0] in HOLDER_FILTERS), "resource")
+    try:
+        ctx.aws.wait(f"{resource} (in use)", attempt, DRAIN_SECONDS)
+    except WaitTimeout as exc:
+        raise GatewayProxyError(f"{exc}; {holders(ctx, resource)}; run the same command again "
+                                "once they are gone") from None
     return None
+
+
+# Which network interfaces can hold a resource of this id prefix.
+HOLDER_FILTERS = {"subnet": "subnet-id", "sg": "group-id", "vpc": "vpc-id"}
+
+
+def holders(ctx: Context, resource: str) -> str:
+    """The network interfaces that keep `resource` in use, in words."""
+    field = HOLDER_FILTERS.get(resource.split("-")[0])
+    if field is None:
+        return "nothing else known holds it"
+    found = ctx.aws.call("ec2", "describe_network_interfaces",
+                         Filters=[{"Name": field, "Values": [resource]}])["NetworkInterfaces"]
+    if not found:
+        return "no network interface holds it any more"
+    held = ", ".join(f"{n['NetworkInterfaceId']} ({n.get('Description') or n.get('InterfaceType')})"
+                     for n in found[:5])
+    return f"still held by {held}"
 
 
 def delete_numbered(ctx: Context, step: str, key_prefix: str, kind: Kind, resource_prefix: str,
@@ -107,9 +130,8 @@ def delete_numbered(ctx: Context, step: str, key_prefix: str, kind: Kind, resour
     """Delete a numbered family (subnets, route tables): those recorded, or all tagged ours."""
     keys = [k for k in ctx.state.resources(step) if k.startswith(key_prefix)]
     ids = {ctx.state.get(step, k) for k in keys}
-    if not ids:
-        ids = {item[kind.id_key] for item in find_all(ctx, kind)
-               if (tag_value(item.get("Tags"), RESOURCE_TAG) or "").startswith(resource_prefix)}
+    ids |= {item[kind.id_key] for item in find_all(ctx, kind)
+            if (tag_value(item.get("Tags"), RESOURCE_TAG) or "").startswith(resource_prefix)}
     for rid in ids:
         ignore_missing((), patiently, ctx, remove, rid)
     for key in keys:
@@ -182,6 +204,11 @@ def zones(ctx: Context) -> list[str]:
     """The first N availability zones of the region, fixed once in the state."""
     recorded = ctx.state.get("cluster", "availability_zones")
     if recorded:
+        if len(recorded) != ctx.config.availability_zones:
+            raise ConfigError(
+                f"network.availability_zones changed from {len(recorded)} to "
+                f"{ctx.config.availability_zones}; a new network needs a new stack: run "
+                "`gatewayproxy down`, then `up`")
         return list(recorded)
     found = ctx.aws.call("ec2", "describe_availability_zones",
                          Filters=[{"Name": "state", "Values": ["available"]},
@@ -189,7 +216,7 @@ def zones(ctx: Context) -> list[str]:
     names = sorted(z["ZoneName"] for z in found["AvailabilityZones"])
     want = ctx.config.availability_zones
     if len(names) < want:
-        from gatewayproxy.errors import ConfigError
+
         raise ConfigError(f"network.availability_zones = {want}, but {ctx.aws.region} has "
                           f"{len(names)} available")
     chosen = names[:want]

@@ -41,6 +41,7 @@ def apply(ctx: Context) -> None:
         )["NatGateway"]
     nat_id = nat["NatGatewayId"]
     ctx.state.record(NAME, "nat_gateway", nat_id)
+    ctx.state.forget(NAME, "client_token")
     wait_available(ctx, nat)
     tables = ctx.outputs.need("private_subnet.route_tables")
     described = ctx.aws.call("ec2", "describe_route_tables", RouteTableIds=tables)["RouteTables"]
@@ -60,7 +61,6 @@ def wait_available(ctx: Context, nat: dict[str, Any]) -> None:
                              retry=ec2.JUST_CREATED)["NatGateways"]
         state = found[0]["State"] if found else "missing"
         if state in ("failed", "deleting", "deleted", "missing"):
-            ctx.state.forget(NAME, "client_token")
             reason = (found[0].get("FailureMessage") or found[0].get("FailureCode")) if found else ""
             raise GatewayProxyError(f"NAT gateway {nat_id} is {state}: {reason or 'no reason given'}"
                                     "; run `gatewayproxy up` again to replace it")

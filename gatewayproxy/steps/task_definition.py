@@ -165,11 +165,19 @@ def _matches(have: Any, want: Any) -> bool:
 
 
 def destroy(ctx: Context) -> None:
-    for arn in _our_revisions(ctx):
-        ctx.aws.call("ecs", "deregister_task_definition", taskDefinition=arn)
+    try:
+        latest = _latest(ctx)
+    except GatewayProxyError:
+        latest = None  # a family of the same name that is not ours: leave it alone
+    if latest is not None:
+        for arn in _our_revisions(ctx):
+            ctx.aws.call("ecs", "deregister_task_definition", taskDefinition=arn)
     ctx.state.forget(NAME, "task_definition_arn")
-    ignore_missing(("ResourceNotFoundException",), lambda: ctx.aws.call(
-        "logs", "delete_log_group", logGroupName=log_group(ctx)))
+    name = log_group(ctx)
+    if _find_log_group(ctx, name) is not None and ctx.owns(
+            ctx.aws.call("logs", "list_tags_log_group", logGroupName=name)["tags"]):
+        ignore_missing(("ResourceNotFoundException",), ctx.aws.call, "logs", "delete_log_group",
+                       logGroupName=name)
     ctx.state.forget(NAME, "log_group")
     name = role_name(ctx)
     try:
