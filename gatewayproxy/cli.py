@@ -7,6 +7,7 @@ Heavy modules (boto3, rich, the engine) are imported inside the commands, so `--
 from __future__ import annotations
 
 import functools
+import io
 import json
 import logging
 import sys
@@ -131,7 +132,8 @@ def _aws(options: Options, cfg: Config) -> Aws:
                       endpoint_url=options.endpoint_url))
 
 
-def _engine(options: Options, cfg: Config, state: State, live: bool) -> Engine:
+def _engine(options: Options, cfg: Config, state: State, live: bool,
+            quiet: bool = False) -> Engine:
     from gatewayproxy import steps
     from gatewayproxy.engine import Engine
     from gatewayproxy.progress import LiveReporter, Reporter
@@ -143,7 +145,7 @@ def _engine(options: Options, cfg: Config, state: State, live: bool) -> Engine:
     if live and console.is_terminal and not console.is_dumb_terminal:
         reporter = LiveReporter(console, steps.NAMES)
     else:
-        reporter = Reporter(sys.stderr, steps.NAMES)
+        reporter = Reporter(io.StringIO() if quiet else sys.stderr, steps.NAMES)
     return Engine(Context(config=cfg, state=state, aws=aws), reporter)
 
 
@@ -198,6 +200,54 @@ def up(no_check: bool, **kwargs: Any) -> None:
     if url and not no_check and not engine.ctx.aws.emulated:
         answer = probe.check(url, cfg, sleep=engine.ctx.aws.clock.sleep)
         click.echo(answer, err=True)
+
+
+@main.command()
+@stack_options
+@handle_errors
+def plan(**kwargs: Any) -> None:
+    """Show what `up` would do, step by step; change nothing.
+
+    \b
+    Example:
+      gatewayproxy plan
+      gatewayproxy plan -c staging.toml
+    """
+    from rich.table import Table
+
+    options = Options(**kwargs)
+    cfg, state = _load(options)
+    engine = _engine(options, cfg, state, live=False, quiet=True)
+    rows = engine.plan()
+    table = Table(title=f"plan for stack {cfg.name}", title_justify="left")
+    for column in ("step", "action", "what changes"):
+        table.add_column(column)
+    styles = {"create": "green", "update": "yellow", "replace": "red", "nothing": "dim"}
+    for i, row in enumerate(rows, 1):
+        table.add_row(f"{i}. {row.step}", f"[{styles[row.action]}]{row.action}[/]",
+                      "\n".join(row.details))
+    console = _console()
+    console.print(table)
+    if all(row.action == "nothing" for row in rows):
+        console.print("nothing to do: the stack matches the config")
+
+
+@main.command()
+@stack_options
+@handle_errors
+def url(**kwargs: Any) -> None:
+    """Print the invoke URL, and nothing else (for scripts).
+
+    \b
+    Example:
+      curl "$(gatewayproxy url)/answers"
+    """
+    options = Options(**kwargs)
+    cfg, state = _load(options)
+    found = state.get("rest_api", "invoke_url")
+    if not found:
+        raise click.ClickException(f"stack {cfg.name} has no invoke URL yet: run `gatewayproxy up`")
+    click.echo(found)
 
 
 @main.command()

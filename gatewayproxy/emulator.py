@@ -39,6 +39,12 @@ def patch_moto_ecs() -> None:
 
     def update(self: Any, *args: Any, **kwargs: Any) -> Any:
         service = original_update(self, *args, **kwargs)
+        # The rolling update is over at once: one deployment, of the new task definition.
+        service.running_count = service.desired_count
+        for deployment in service.deployments:
+            deployment.update(runningCount=service.desired_count, pendingCount=0,
+                              desiredCount=service.desired_count, rolloutState="COMPLETED",
+                              taskDefinition=service.task_definition)
         _register_tasks(self, service)
         return service
 

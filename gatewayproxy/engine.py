@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from gatewayproxy import steps
+from gatewayproxy.aws import PlannedCall
 from gatewayproxy.errors import Cancelled, StepFailed, WouldWrite, WrongTargetError
 from gatewayproxy.progress import Reporter
 from gatewayproxy.steps.base import STACK_TAG, Context, StepStatus
@@ -27,6 +28,41 @@ class StepResult:
     seconds: float = 0.0
     resources: int = 0
     error: BaseException | None = None
+
+
+@dataclass
+class PlanRow:
+    step: str
+    action: str  # create | update | replace | nothing
+    details: list[str]
+
+
+def _summarise(calls: list[PlannedCall]) -> list[str]:
+    """Planned writes, each kind once: the ones that name something in full, the rest counted."""
+    named: list[str] = []
+    counted: dict[str, int] = {}
+    for call in calls:
+        text = _describe(call)
+        if text != call.operation:
+            if text not in named:
+                named.append(text)
+        else:
+            counted[text] = counted.get(text, 0) + 1
+    return named + [f"{op} x{n}" if n > 1 else op for op, n in counted.items()]
+
+
+def _describe(call: PlannedCall) -> str:
+    """A planned write in a few words: the operation and what it names."""
+    keys = ("Name", "name", "stageName", "pathPart", "desiredCount")
+    named = [f"{k}={_short(call.params[k])}" for k in keys if k in call.params]
+    return call.operation + (f" ({', '.join(named)})" if named else "")
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        value = [v.get("targetGroupArn", v) for v in value]
+    text = str(value)
+    return text.rsplit("/", 1)[-1] if text.startswith("arn:") else text
 
 
 @dataclass
@@ -112,6 +148,45 @@ class Engine:
             self.ctx.aws.read_only = False
         return missing
 
+    def plan(self) -> list[PlanRow]:
+        """What `up` would do, step by step, without a single write call or state change."""
+        self.check_target()
+        aws = self.ctx.aws
+        real_state = self.ctx.state
+        self.ctx.state = real_state.scratch()
+        aws.planning = []
+        stopped: dict[str, str] = {}
+
+        def look(step: ModuleType) -> None:
+            try:
+                step.apply(self.ctx)
+            except WouldWrite as exc:
+                stopped[step.NAME] = exc.operation
+                raise Cancelled(f"{step.NAME} would create") from None
+
+        try:
+            result = self._run(list(steps.ORDER), steps.dependencies(), look, "plan")
+            planned = list(aws.planning)
+        finally:
+            aws.planning = None
+            self.ctx.state = real_state
+        finished = {r.name for r in result.results if r.error is None}
+        rows = []
+        for name in steps.NAMES:
+            writes = _summarise([c for c in planned if c.step == name])
+            known = real_state.is_done(name) or bool(real_state.resources(name))
+            changes = list(self.ctx.outputs.get(f"{name}.changes") or [])
+            if name in stopped:
+                action = "replace" if known else "create"
+            elif name in finished:
+                action = "update" if writes else "nothing"
+            else:  # an earlier step must act first; what this one does then depends on it
+                action = "update" if known else "create"
+                blockers = sorted(steps.dependencies()[name] - finished)
+                changes.append(f"after {', '.join(blockers)}")
+            rows.append(PlanRow(name, action, [*changes, *writes] if action != "nothing" else []))
+        return rows
+
     def _destroy(self, step: ModuleType) -> None:
         step.destroy(self.ctx)
         self.ctx.state.drop_step(step.NAME)
@@ -141,6 +216,7 @@ class Engine:
 
         def run(step: ModuleType) -> None:
             name = step.NAME
+            self.ctx.aws.step.name = name
             try:
                 for dep in deps.get(name, ()):
                     if command == "down":  # in reverse, wait for the readers to be gone

@@ -24,10 +24,15 @@ VERSION = 1
 class State:
     """A stack's state; every mutation is saved before it returns."""
 
-    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+    def __init__(self, path: Path, data: dict[str, Any], scratch: bool = False) -> None:
         self.path = path
         self._data = data
         self._lock = threading.RLock()
+        self._scratch = scratch
+
+    def scratch(self) -> State:
+        """A copy that is never written to disk: for `plan`, which must change nothing."""
+        return State(self.path, self.as_dict(), scratch=True)
 
     # -- loading -----------------------------------------------------------------------------
     @classmethod
@@ -135,6 +140,8 @@ class State:
     # -- writing ---------------------------------------------------------------------------
     def save(self) -> None:
         """Atomically replace the file: a reader sees the old or the new state, never half."""
+        if self._scratch:
+            return
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             text = json.dumps(self._data, indent=2, sort_keys=True) + "\n"

@@ -38,10 +38,12 @@ def cluster_name(ctx: Context) -> str:
 
 
 def apply(ctx: Context) -> None:
-    _ensure_cluster(ctx)
     vpc = _ensure_vpc(ctx)
-    igw = _ensure_internet_gateway(ctx, vpc["VpcId"])
     azs = ec2.zones(ctx)
+    # The private subnets (and the NLB after them, the longest chain) need only these two.
+    ctx.outputs.publish("cluster.vpc_id", vpc["VpcId"])
+    ctx.outputs.publish("cluster.zones", azs)
+    igw = _ensure_internet_gateway(ctx, vpc["VpcId"])
     public_cidrs, _ = subnet_cidrs(ctx.config.vpc_cidr, len(azs))
     subnets = []
     for i, (zone, cidr) in enumerate(zip(azs, public_cidrs, strict=True)):
@@ -53,9 +55,8 @@ def apply(ctx: Context) -> None:
     ec2.ensure_default_route(ctx, table, GatewayId=igw)
     for subnet_id in subnets:
         ec2.associate(ctx, table, subnet_id)
-    ctx.outputs.publish("cluster.vpc_id", vpc["VpcId"])
     ctx.outputs.publish("cluster.public_subnets", subnets)
-    ctx.outputs.publish("cluster.zones", azs)
+    _ensure_cluster(ctx)
     ctx.outputs.publish("cluster.name", cluster_name(ctx))
     ctx.state.mark_done(NAME)
 

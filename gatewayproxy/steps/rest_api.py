@@ -82,11 +82,14 @@ def apply(ctx: Context) -> None:
                            description=f"gatewayproxy {ctx.stack}",
                            endpointConfiguration={"types": ["REGIONAL"]},
                            tags=ctx.tags(NAME, "rest-api"))
+        api["_new"] = True
     api_id = api["id"]
     ctx.state.record(NAME, "rest_api_id", api_id)
     spec = desired_methods(ctx, dns, link_id)
     digest = spec_hash(spec, ctx.config.stage)
     if deployed_hash(ctx, api_id) != digest:
+        if not api.get("_new"):
+            ctx.outputs.publish(f"{NAME}.changes", route_changes(ctx, api_id, spec))
         _sync_routes(ctx, api_id, spec)
         _deploy(ctx, api_id, digest)
     _delete_stale_stages(ctx, api_id)
@@ -108,6 +111,19 @@ def deployed_hash(ctx: Context, api_id: str) -> str | None:
         raise
     description = str(deployment.get("description", ""))
     return description.rsplit(" ", 1)[-1] if description.startswith("gatewayproxy ") else None
+
+
+def route_changes(ctx: Context, api_id: str, spec: dict[str, dict[str, Any]]) -> list[str]:
+    """Routes added and removed, and a stage rename, in words."""
+    have = {f"{m} {path}" for path, item in _resources(ctx, api_id).items()
+            for m in item.get("resourceMethods") or {}}
+    want = {f"{m} {path}" for path, methods in spec.items() for m in methods}
+    words = [f"+{r}" for r in sorted(want - have)] + [f"-{r}" for r in sorted(have - want)]
+    stages = [s["stageName"] for s in
+              ctx.aws.call("apigateway", "get_stages", restApiId=api_id).get("item", [])]
+    if ctx.config.stage not in stages:
+        words.append(f"stage: {', '.join(stages) or 'none'} -> {ctx.config.stage}")
+    return words or ["integrations changed: redeploy"]
 
 
 def _sync_routes(ctx: Context, api_id: str, spec: dict[str, dict[str, dict[str, Any]]]) -> None:

@@ -119,13 +119,21 @@ def _ensure_service(ctx: Context, task_definition: str, group_arn: str, subnets:
         if not ctx.owns(service.get("tags", [])):
             raise GatewayProxyError(f"ECS service {service_name(ctx)} is not stack {ctx.stack}'s")
         changes: dict[str, Any] = {}
+        words: list[str] = []
         if service["taskDefinition"] != task_definition:
             changes["taskDefinition"] = task_definition
+            words.append("rolling update to the new task definition")
         if service["desiredCount"] != ctx.config.desired_count:
             changes["desiredCount"] = ctx.config.desired_count
-        if [_balancer(b) for b in service.get("loadBalancers", [])] != balancers:
+            words.append(f"desired_count: {service['desiredCount']} -> {ctx.config.desired_count}")
+        current = [_balancer(b) for b in service.get("loadBalancers", [])]
+        if current != balancers:
             changes["loadBalancers"] = balancers
+            old = current[0]["containerPort"] if current else "none"
+            words.append(f"port: {old} -> {ctx.config.port} (new target group)")
         if changes:
+            ctx.outputs.publish(f"{NAME}.changes", words)
+            ctx.report(NAME, "; ".join(words))
             service = ctx.aws.call("ecs", "update_service", cluster=cluster,
                                    service=service_name(ctx), **changes)["service"]
     ctx.state.record(NAME, "service", service["serviceArn"])
@@ -163,10 +171,10 @@ def _primary(service: dict[str, Any]) -> dict[str, Any]:
 
 
 def _stable(service: dict[str, Any]) -> bool:
+    """One deployment left, running the desired count, its rollout (if reported) complete."""
     deployments = service.get("deployments", [])
     return (len(deployments) == 1 and service["runningCount"] == service["desiredCount"]
-            and _primary(service).get("runningCount", service["runningCount"])
-            == service["desiredCount"])
+            and _primary(service).get("rolloutState", "COMPLETED") == "COMPLETED")
 
 
 def _wait_inactive(ctx: Context, cluster: str) -> None:

@@ -127,6 +127,10 @@ def _ensure_task_definition(ctx: Context, role_arn: str) -> str:
     if current is not None and _matches(current, desired):
         arn = str(current["taskDefinitionArn"])
     else:
+        if current is not None:
+            changes = differences(current, desired)
+            ctx.outputs.publish(f"{NAME}.changes", changes)
+            ctx.report(NAME, "new revision: " + ", ".join(changes))
         tags = [{"key": k, "value": v} for k, v in ctx.tags(NAME, "task-definition").items()]
         # A brand-new execution role may be "not valid" for a few seconds while IAM propagates.
         arn = ctx.aws.call("ecs", "register_task_definition", tags=tags,
@@ -149,6 +153,31 @@ def _latest(ctx: Context) -> dict[str, Any] | None:
                                 f"stack {ctx.stack}'s")
     definition: dict[str, Any] = found["taskDefinition"]
     return definition if definition.get("status", "ACTIVE") == "ACTIVE" else None
+
+
+def differences(current: dict[str, Any], desired: dict[str, Any]) -> list[str]:
+    """What a new revision changes, in the config's words."""
+    have = (current.get("containerDefinitions") or [{}])[0]
+    want = desired["containerDefinitions"][0]
+    pairs = [
+        ("image", have.get("image"), want["image"]),
+        ("cpu", current.get("cpu"), desired["cpu"]),
+        ("memory", current.get("memory"), desired["memory"]),
+        ("port", [p.get("containerPort") for p in have.get("portMappings", [])],
+         [p["containerPort"] for p in want["portMappings"]]),
+        ("environment", {e["name"]: e["value"] for e in have.get("environment") or []},
+         {e["name"]: e["value"] for e in want["environment"]}),
+    ]
+    changed = [f"{key}: {_plain(old)} -> {_plain(new)}" for key, old, new in pairs if old != new]
+    return changed or ["container settings"]
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, list) and len(value) == 1:
+        return str(value[0])
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={v}" for k, v in sorted(value.items())) + "}"
+    return str(value)
 
 
 def _matches(have: Any, want: Any) -> bool:

@@ -1,0 +1,504 @@
+"""AWS-like waits for in-process moto, scaled down, and the critical path they imply.
+
+moto answers every describe with the final state at once. `Latency` sits between `Aws` and moto's
+clients and rewrites the answers of the slow resources from per-resource ready times (keyed by
+resource id, on `time.monotonic()`): a NAT gateway stays `pending`, an NLB `provisioning`, a
+service's tasks pending, its targets `initial`, a VPC link `PENDING`, until their time has come;
+deleted ones stay `deleting`/`DRAINING`/`DELETING` for a while. Everything else stays instant.
+
+`LATENCIES` and `AFTER` are the one source of truth: the emulator waits exactly these times in
+exactly this dependency order, and `critical_path` and `sequential` compute from the same two.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from gatewayproxy.aws import Aws
+
+# Seconds on real AWS, before scaling: typical times, not worst cases.
+# - NAT gateway: `pending` until `available` typically 1-2 min; `deleting` about a minute
+#   (EC2 API reference, NatGateway.State; observed).
+# - NLB: `provisioning` until `active` typically 2-3 min; deletion some 20 s (observed).
+# - ECS Fargate service: ENIs, image pull through the NAT gateway and container start: about
+#   2 min to reach the desired running count; tasks cannot pull before the NAT routes.
+#   Delete: DRAINING until INACTIVE, about the target group's deregistration delay (the service
+#   step sets 30 s).
+# - NLB targets: "It can take a few minutes for the registration process to complete and health
+#   checks to start" (ELB docs, Health checks for Network Load Balancer target groups); with
+#   2 checks 10 s apart, 45 s after the tasks run is on the quick side.
+# - REST VPC link: "an asynchronous operation that typically takes 2-4 minutes to complete and
+#   become operational" (API Gateway reference, CreateVpcLink), counted from when its NLB is
+#   active; deletion about a minute (observed).
+LATENCIES: dict[str, float] = {
+    "nat_gateway.available": 90.0,
+    "nat_gateway.deleted": 60.0,
+    "load_balancer.active": 150.0,
+    "load_balancer.deleted": 20.0,
+    "service.running": 120.0,
+    "service.inactive": 30.0,
+    "targets.healthy": 45.0,
+    "vpc_link.available": 240.0,
+    "vpc_link.deleted": 60.0,
+}
+
+# Per command, each wait and the waits that must be over before it can start: the real
+# dependencies between the resources, which the emulator enforces. `up`: tasks pull their image
+# through the NAT gateway; targets are checked once the tasks run; a VPC link builds on an active
+# NLB. `down`: AWS refuses to delete an NLB that a VPC link still uses (the emulator answers
+# ResourceInUse); the NAT gateway goes after the service has drained (its tasks still route out
+# through it; gatewayproxy's own order, not an AWS refusal).
+AFTER: dict[str, dict[str, tuple[str, ...]]] = {
+    "up": {
+        "load_balancer.active": (),
+        "nat_gateway.available": (),
+        "service.running": ("nat_gateway.available",),
+        "targets.healthy": ("service.running",),
+        "vpc_link.available": ("load_balancer.active",),
+    },
+    "down": {
+        "vpc_link.deleted": (),
+        "service.inactive": (),
+        "nat_gateway.deleted": ("service.inactive",),
+        "load_balancer.deleted": ("vpc_link.deleted",),
+    },
+}
+
+
+def critical_path(command: str, scale: float) -> tuple[float, list[str]]:
+    """The longest chain of dependent waits of `command` (seconds at `scale`) and the chain."""
+    graph = AFTER[command]
+
+    @functools.cache
+    def finish(wait: str) -> tuple[float, tuple[str, ...]]:
+        start, chain = max((finish(dep) for dep in graph[wait]), default=(0.0, ()))
+        return start + LATENCIES[wait] * scale, (*chain, wait)
+
+    seconds, chain = max(finish(wait) for wait in graph)
+    return seconds, list(chain)
+
+
+def sequential(command: str, scale: float) -> float:
+    """The waits of `command` one after another (the post's order): their sum, at `scale`."""
+    return sum(LATENCIES[wait] for wait in AFTER[command]) * scale
+
+
+@dataclass
+class Observation:
+    """One wait of one resource: when it could start, when it was over, when a caller saw it."""
+
+    wait: str
+    resource: str
+    region: str
+    start: float
+    ready: float
+    seen: float
+
+
+@dataclass
+class _Resource:
+    rid: str
+    region: str
+    created: float
+    record: dict[str, Any] = field(default_factory=dict)  # the last answer, for deleted ones
+    deleted: float | None = None
+    vpc: str | None = None  # NAT gateway: its VPC; service: its subnets' VPC
+    targets: tuple[str, ...] = ()  # VPC link: its NLBs; service: its target groups
+
+
+def _not_found(operation: str, code: str, message: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, operation)
+
+
+class Latency:
+    """Rewrites moto's answers to AWS-like timing; `installed()` puts it under every `Aws`."""
+
+    def __init__(self, scale: float, now: Callable[[], float] = time.monotonic) -> None:
+        self.scale = scale
+        self.now = now
+        self._lock = threading.Lock()
+        self._nats: dict[str, _Resource] = {}
+        self._nlbs: dict[str, _Resource] = {}
+        self._services: dict[str, _Resource] = {}
+        self._links: dict[str, _Resource] = {}
+        self._seen: dict[tuple[str, str], Observation] = {}
+        self._original_client: Callable[[Aws, str], Any] = Aws.client
+        self._hooks: dict[tuple[str, str], Callable[..., Any]] = {
+            ("ec2", "create_nat_gateway"): self._create_nat_gateway,
+            ("ec2", "describe_nat_gateways"): self._describe_nat_gateways,
+            ("ec2", "delete_nat_gateway"): self._delete_nat_gateway,
+            ("elbv2", "create_load_balancer"): self._create_load_balancer,
+            ("elbv2", "describe_load_balancers"): self._describe_load_balancers,
+            ("elbv2", "delete_load_balancer"): self._delete_load_balancer,
+            ("elbv2", "describe_target_health"): self._describe_target_health,
+            ("ecs", "create_service"): self._create_service,
+            ("ecs", "update_service"): self._create_service,
+            ("ecs", "describe_services"): self._describe_services,
+            ("ecs", "delete_service"): self._delete_service,
+            ("apigateway", "create_vpc_link"): self._create_vpc_link,
+            ("apigateway", "get_vpc_link"): self._get_vpc_link,
+            ("apigateway", "get_vpc_links"): self._get_vpc_links,
+            ("apigateway", "delete_vpc_link"): self._delete_vpc_link,
+        }
+
+    def seconds(self, wait: str) -> float:
+        return LATENCIES[wait] * self.scale
+
+    @contextmanager
+    def installed(self) -> Iterator[Latency]:
+        """Every `Aws.client` answers through this layer until the block ends."""
+        original = self._original_client = Aws.client
+        layer = self
+
+        def client(aws: Aws, service: str) -> Any:
+            return _Client(layer, aws, service, original(aws, service))
+
+        Aws.client = client  # type: ignore[method-assign, assignment]
+        try:
+            yield self
+        finally:
+            Aws.client = original  # type: ignore[method-assign]
+
+    def observations(self) -> list[Observation]:
+        """Each wait the callers saw end, in the order they saw them."""
+        with self._lock:
+            return sorted(self._seen.values(), key=lambda o: o.seen)
+
+    def hook(self, service: str, operation: str) -> Callable[..., Any] | None:
+        return self._hooks.get((service, operation))
+
+    # -- bookkeeping --------------------------------------------------------------------------
+    def _observe(self, wait: str, resource: _Resource, start: float, ready: float,
+                 now: float, rid: str | None = None) -> None:
+        rid = rid or resource.rid
+        with self._lock:
+            self._seen.setdefault((wait, rid), Observation(wait, rid, resource.region, start,
+                                                           ready, now))
+
+    def _nat_available(self, nat: _Resource) -> float:
+        return nat.created + self.seconds("nat_gateway.available")
+
+    def _vpc_routes_out(self, vpc: str | None) -> float:
+        """When the first live NAT gateway of `vpc` is available (never, without one)."""
+        with self._lock:
+            nats = [n for n in self._nats.values() if n.vpc == vpc and n.deleted is None]
+        return min((self._nat_available(n) for n in nats), default=float("inf"))
+
+    def _nlb_active(self, arn: str) -> float:
+        with self._lock:
+            nlb = self._nlbs.get(arn)
+        return 0.0 if nlb is None else nlb.created + self.seconds("load_balancer.active")
+
+    def _service_start(self, service: _Resource) -> float:
+        return max(service.created, self._vpc_routes_out(service.vpc))
+
+    def _service_running(self, service: _Resource) -> float:
+        return self._service_start(service) + self.seconds("service.running")
+
+    def _link_start(self, link: _Resource) -> float:
+        return max([link.created, *(self._nlb_active(arn) for arn in link.targets)])
+
+    # -- EC2: NAT gateways ----------------------------------------------------------------------
+    def _create_nat_gateway(self, aws: Aws, real: Callable[..., Any], **params: Any) -> Any:
+        answer = real(**params)
+        nat = answer["NatGateway"]
+        with self._lock:
+            known = self._nats.get(nat["NatGatewayId"])  # a retried create (same client token)
+            if known is None:
+                self._nats[nat["NatGatewayId"]] = _Resource(nat["NatGatewayId"], aws.region,
+                                                            self.now(), vpc=nat.get("VpcId"))
+        nat["State"] = self._nat_state(nat, self.now())
+        return answer
+
+    def _nat_state(self, nat: dict[str, Any], now: float) -> str:
+        with self._lock:
+            tracked = self._nats.get(nat["NatGatewayId"])
+        if tracked is None:
+            return str(nat["State"])
+        if tracked.deleted is not None:
+            gone = tracked.deleted + self.seconds("nat_gateway.deleted")
+            if now < gone:
+                return "deleting"
+            self._observe("nat_gateway.deleted", tracked, tracked.deleted, gone, now)
+            return "deleted"
+        ready = self._nat_available(tracked)
+        if now < ready:
+            return "pending"
+        self._observe("nat_gateway.available", tracked, tracked.created, ready, now)
+        return "available"
+
+    def _describe_nat_gateways(self, aws: Aws, real: Callable[..., Any], **params: Any) -> Any:
+        filters = params.get("Filter") or []
+        states = next((f["Values"] for f in filters if f["Name"] == "state"), None)
+        if states is not None:  # filter on the state callers would see, not on moto's
+            rest = [f for f in filters if f["Name"] != "state"]
+            params = {k: v for k, v in params.items() if k != "Filter"}
+            if rest:
+                params["Filter"] = rest
+        answer = real(**params)
+        now = self.now()
+        shown = []
+        for nat in answer["NatGateways"]:
+            nat["State"] = self._nat_state(nat, now)
+            if states is None or nat["State"] in states:
+                shown.append(nat)
+        answer["NatGateways"] = shown
+        return answer
+
+    def _delete_nat_gateway(self, aws: Aws, real: Callable[..., Any], **params: Any) -> Any:
+        answer = real(**params)
+        with self._lock:
+            tracked = self._nats.get(params["NatGatewayId"])
+            if tracked is not None and tracked.deleted is None:
+                tracked.deleted = self.now()
+        return answer
+
+    # -- ELBv2: the NLB and its targets -------------------------------------------------------
+    def _create_load_balancer(self, aws: Aws, real: Callable[..., Any], **params: Any) -> Any:
+        answer = real(**params)
+        nlb = answer["LoadBalancers"][0]
+        with self._lock:
+            self._nlbs[nlb["LoadBalancerArn"]] = _Resource(nlb["LoadBalancerArn"], aws.region,
+                                                           self.now(), record=copy.deepcopy(nlb))
+        self._nlb_view(nlb, self.now())
+        return answer
+
+    def _nlb_view(self, nlb: dict[str, Any], now: float) -> None:
+        with self._lock:
+            tracked = self._nlbs.get(nlb["LoadBalancerArn"])
+            if tracked is not None:
+                tracked.record = copy.deepcopy(nlb)
+        if tracked is None or tracked.deleted is not None:
+            return
+        ready = tracked.created + self.seconds("load_balancer.active")
+        if now < ready:
+            nlb["State"] = {"Code": "provisioning"}
+        else:
+            nlb["State"] = {"Code": "active"}
+            self._observe("load_balancer.active", tracked, tracked.created, ready, now)
+
+    def _describe_load_balancers(self, aws: Aws, real: Callable[..., Any], **params: Any) -> Any:
+        now = self.now()
+        arns: list[str] = params.get("LoadBalancerArns") or []
+        names: list[str] = params.get("Names") or []
+        ghosts: list[_Resource] = []  # deleted, but AWS still answers for them a while
+        with self._lock:
+            deleted = [r for r in self._nlbs.values() if r.deleted is not None]
+        for nlb in deleted:
+            assert nlb.deleted is not None
+            asked = (not arns and not names) or nlb.rid in arns \
+                or nlb.record.get("LoadBalancerName") in names
+            gone = nlb.deleted + self.seconds("load_balancer.deleted")
+            if asked and now < gone:
+                ghosts.append(nlb)
+            elif asked:
+                self._observe("load_balancer.deleted", nlb, nlb.deleted, gone, now)
+        ghost_arns = {g.rid for g in ghosts}
+        ghost_names = {g.record.get("LoadBalancerName") for g in ghosts}
+        rest = dict(params)
+        if arns:
+            rest["LoadBalancerArns"] = [a for a in arns if a not in ghost_arns]
+        if names:
+            rest["Names"] = [n for n in names if n not in ghost_names]
+        if (arns or names) and not rest.get("LoadBalancerArns") and not rest.get("Names"):
+            answer: dict[str, Any] = {"LoadBalancers": []}
+        else:
+            answer = real(**{k: v for k, v in rest.items() if v != []})
+            for nlb in answer["LoadBalancers"]:
+                self._nlb_view(nlb, now)
+        answer["LoadBalancers"] += [copy.deepcopy(g.record) for g in ghosts]
+        return answer
+
+    def _delete_load_balancer(self, aws: Aws, real: Callable[..., Any], **params: Any) -> Any:
+        arn = params["LoadBalancerArn"]
+        now = self.now()
+        with self._lock:
+            users = [link.rid for link in self._links.values() if arn in link.targets and (
+                link.deleted is None or now < link.deleted + self.seconds("vpc_link.deleted"))]
+        if users:
+            raise ClientError({"Error": {"Code": "ResourceInUse", "Message": (
+                f"Load balancer '{arn}' cannot be deleted because it is currently associated "
+                f"with another service ({', '.join(users)})")}}, "DeleteLoadBalancer")
+        answer = real(**params)
+        with self._lock:
+            tracked = self._nlbs.get(arn)
+            if tracked is not None and tracked.deleted is None:
+                tracked.deleted = self.now()
+        return answer
+
+    def _describe_target_health(self, aws: Aws, real: Callable[..., Any], **params: Any) -> Any:
+        answer = real(**params)
+        group = params["TargetGroupArn"]
+        with self._lock:
+            service = next((s for s in self._services.values()
+                            if group in s.targets and s.deleted is None), None)
+        if service is None:
+            return answer
+        now = self.now()
+        running = self._service_running(service)
+        healthy = running + self.seconds("targets.healthy")
+        if now < healthy:
+            for target in answer["TargetHealthDescriptions"]:
+                target["TargetHealth"] = {"State": "initial", "Reason": "Elb.RegistrationInProgress",
+                                          "Description": "Target registration is in progress"}
+        else:
+            self._observe("targets.healthy", service, running, healthy, now, rid=group)
+        return answer
+
+    # -- ECS: the service -----------------------------------------------------------------------
+    def _create_service(self, aws: Aws, real: Callable[..., Any], **params: Any) -> Any:
+        """create_service and update_service: a new rollout starts now."""
+        answer = real(**params)
+        service = answer["service"]
+        subnets = (service.get("networkConfiguration", {}).get("awsvpcConfiguration", {})
+                   .get("subnets", []))
+        vpc = None
+        if subnets:  # the emulator's own look-up: not an AWS call of gatewayproxy's
+            ec2 = self._original_client(aws, "ec2")
+            vpc = ec2.describe_subnets(SubnetIds=subnets[:1])["Subnets"][0]["VpcId"]
+        groups = tuple(b["targetGroupArn"] for b in service.get("loadBalancers", [])
+                       if b.get("targetGroupArn"))
+        with self._lock:
+            self._services[service["serviceArn"]] = _Resource(
+                service["serviceArn"], aws.region, self.now(), vpc=vpc, targets=groups)
+        self._service_view(service, self.now())
+        return answer
+
+    def _service_view(self, service: dict[str, Any], now: float) -> None:
+        with self._lock:
+            tracked = self._services.get(service["serviceArn"])
+        if tracked is None:
+            return
+        if tracked.deleted is not None:
+            gone = tracked.deleted + self.seconds("service.inactive")
+            service["desiredCount"] = 0
+            service["pendingCount"] = 0
+            if now < gone:
+                service["status"] = "DRAINING"
+            else:
+                service.update(status="INACTIVE", runningCount=0)
+                self._observe("service.inactive", tracked, tracked.deleted, gone, now)
+            return
+        start = self._service_start(tracked)
+        running = start + self.seconds("service.running")
+        if now < running:
+            desired = service["desiredCount"]
+            deployments = service.get("deployments") or [{}]
+            primary = next((d for d in deployments if d.get("status") == "PRIMARY"), deployments[0])
+            primary.update(status="PRIMARY", runningCount=0, pendingCount=desired,
+                           rolloutState="IN_PROGRESS",
+                           rolloutStateReason="ECS deployment in progress.")
+            service.update(runningCount=0, pendingCount=desired, deployments=[primary])
+        else:
+            self._observe("service.running", tracked, start, running, now)
+
+    def _describe_services(self, aws: Aws, real: Callable[..., Any], **params: Any) -> Any:
+        answer = real(**params)
+        now = self.now()
+        for service in answer["services"]:
+            self._service_view(service, now)
+        return answer
+
+    def _delete_service(self, aws: Aws, real: Callable[..., Any], **params: Any) -> Any:
+        answer = real(**params)
+        service = answer["service"]
+        with self._lock:
+            tracked = self._services.get(service["serviceArn"])
+            if tracked is not None and tracked.deleted is None:
+                tracked.deleted = self.now()
+        self._service_view(service, self.now())
+        return answer
+
+    # -- API Gateway: the REST VPC link -------------------------------------------------------
+    def _create_vpc_link(self, aws: Aws, real: Callable[..., Any], **params: Any) -> Any:
+        answer = real(**params)
+        with self._lock:
+            self._links[answer["id"]] = _Resource(answer["id"], aws.region, self.now(),
+                                                  targets=tuple(params.get("targetArns", [])))
+        return self._link_view(answer, self.now())
+
+    def _link_view(self, link: dict[str, Any], now: float) -> Any:
+        with self._lock:
+            tracked = self._links.get(link["id"])
+            if tracked is not None:
+                tracked.record = {k: copy.deepcopy(v) for k, v in link.items()
+                                  if k != "ResponseMetadata"}
+        if tracked is None:
+            return link
+        start = self._link_start(tracked)
+        ready = start + self.seconds("vpc_link.available")
+        if now < ready:
+            link["status"] = "PENDING"
+            link["statusMessage"] = "VPC link is provisioning ENIs"
+        else:
+            link["status"] = "AVAILABLE"
+            link["statusMessage"] = "Your vpc link is ready for use"
+            self._observe("vpc_link.available", tracked, start, ready, now)
+        return link
+
+    def _deleting_link(self, link: _Resource, now: float) -> dict[str, Any] | None:
+        """What AWS answers for a deleted link: DELETING for a while, then nothing."""
+        assert link.deleted is not None
+        gone = link.deleted + self.seconds("vpc_link.deleted")
+        if now < gone:
+            return {**copy.deepcopy(link.record), "status": "DELETING",
+                    "statusMessage": "VPC link is being deleted"}
+        self._observe("vpc_link.deleted", link, link.deleted, gone, now)
+        return None
+
+    def _get_vpc_link(self, aws: Aws, real: Callable[..., Any], **params: Any) -> Any:
+        with self._lock:
+            tracked = self._links.get(params["vpcLinkId"])
+        if tracked is not None and tracked.deleted is not None:
+            shown = self._deleting_link(tracked, self.now())
+            if shown is None:
+                raise _not_found("GetVpcLink", "NotFoundException",
+                                 "Invalid Vpc Link identifier specified")
+            return shown
+        return self._link_view(real(**params), self.now())
+
+    def _get_vpc_links(self, aws: Aws, real: Callable[..., Any], **params: Any) -> Any:
+        answer = real(**params)
+        now = self.now()
+        answer["items"] = [self._link_view(item, now) for item in answer.get("items", [])]
+        with self._lock:
+            deleted = [link for link in self._links.values() if link.deleted is not None]
+        for link in deleted:
+            shown = self._deleting_link(link, now)
+            if shown is not None:
+                answer["items"].append(shown)
+        return answer
+
+    def _delete_vpc_link(self, aws: Aws, real: Callable[..., Any], **params: Any) -> Any:
+        answer = real(**params)
+        with self._lock:
+            tracked = self._links.get(params["vpcLinkId"])
+            if tracked is not None and tracked.deleted is None:
+                tracked.deleted = self.now()
+        return answer
+
+
+class _Client:
+    """A moto client whose hooked operations answer through `Latency`."""
+
+    def __init__(self, layer: Latency, aws: Aws, service: str, real: Any) -> None:
+        self._layer = layer
+        self._aws = aws
+        self._service = service
+        self._real = real
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._real, name)
+        hook = self._layer.hook(self._service, name)
+        if hook is None:
+            return attribute
+        return functools.partial(hook, self._aws, attribute)
