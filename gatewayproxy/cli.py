@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,6 +204,45 @@ def up(no_check: bool, **kwargs: Any) -> None:
 
 
 @main.command()
+@click.option("-c", "--config", "config", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("gatewayproxy.toml"), show_default=True, help="Where to write it.")
+@click.option("--name", help="Stack name [default: from the folder's name].")
+@click.option("--image", help="Container image [default: public nginx].")
+@click.option("--port", type=click.IntRange(1, 65535), help="Container port [default: 80].")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@handle_errors
+def init(config: Path, name: str | None, image: str | None, port: int | None,
+         force: bool) -> None:
+    """Write a commented gatewayproxy.toml to start from.
+
+    Asks for missing values on a terminal; elsewhere, takes the defaults.
+
+    \b
+    Example:
+      gatewayproxy init --name quizapi --image public.ecr.aws/nginx/nginx:1.27 --port 80
+    """
+    from gatewayproxy import config as config_module
+    from gatewayproxy.init import render, suggested_name
+
+    if config.exists() and not force:
+        raise click.ClickException(f"{config} exists; pass --force to overwrite it")
+    ask = sys.stdin.isatty()
+    default_name = suggested_name(config.resolve().parent.name)
+    name = name or (click.prompt("stack name", default=default_name) if ask else default_name)
+    image = image or (click.prompt("container image", default="public.ecr.aws/nginx/nginx:1.27")
+                      if ask else "public.ecr.aws/nginx/nginx:1.27")
+    if port is None:
+        port = click.prompt("container port", default=80, type=click.IntRange(1, 65535)) \
+            if ask else 80
+    text = render(name, image, port)
+    import tomllib
+
+    config_module.parse(tomllib.loads(text))  # refuse to write a file `up` would reject
+    config.write_text(text)
+    click.echo(f"wrote {config}: review it, then run `gatewayproxy plan` and `gatewayproxy up`")
+
+
+@main.command()
 @stack_options
 @handle_errors
 def plan(**kwargs: Any) -> None:
@@ -230,6 +270,39 @@ def plan(**kwargs: Any) -> None:
     console.print(table)
     if all(row.action == "nothing" for row in rows):
         console.print("nothing to do: the stack matches the config")
+    _print_cost(console, cfg, engine.ctx.aws.region)
+
+
+def _print_cost(console: Any, cfg: Config, region: str) -> None:
+    from gatewayproxy import cost
+
+    for line in cost.describe(cost.estimate(cfg, region), region):
+        console.print(line, highlight=False, markup=False)
+
+
+@main.command()
+@stack_options
+@click.option("--since", default="10m", show_default=True, help="How far back: 30s, 10m, 2h, 1d.")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until Ctrl-C.")
+@handle_errors
+def logs(since: str, follow: bool, **kwargs: Any) -> None:
+    """Print the container's logs (CloudWatch Logs).
+
+    \b
+    Example:
+      gatewayproxy logs --since 1h
+      gatewayproxy logs -f
+    """
+    from gatewayproxy import logs as logs_module
+    from gatewayproxy.steps.task_definition import log_group
+
+    seconds = logs_module.parse_since(since)
+    options = Options(**kwargs)
+    cfg, state = _load(options)
+    engine = _engine(options, cfg, state, live=False)
+    engine.check_target()
+    for line in logs_module.events(engine.ctx.aws, log_group(engine.ctx), seconds, follow):
+        click.echo(line)
 
 
 @main.command()
@@ -253,18 +326,28 @@ def url(**kwargs: Any) -> None:
 @main.command()
 @stack_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (stable schema).")
+@click.option("--watch", is_flag=True, help="Refresh every few seconds until Ctrl-C.")
 @handle_errors
-def status(as_json: bool, **kwargs: Any) -> None:
+def status(as_json: bool, watch: bool, **kwargs: Any) -> None:
     """Show what exists, whether it is healthy, and the invoke URL.
 
     \b
     Example:
       gatewayproxy status
       gatewayproxy status --json | jq .invoke_url
+      gatewayproxy status --watch
     """
     options = Options(**kwargs)
     cfg, state = _load(options)
     engine = _engine(options, cfg, state, live=False)
+    if watch and not as_json:
+        from rich.live import Live
+
+        with Live(_status_view(engine, cfg, state), console=_console(),
+                  auto_refresh=False) as live:
+            while True:
+                engine.ctx.aws.clock.sleep(5.0)
+                live.update(_status_view(engine, cfg, state), refresh=True)
     report = engine.status()
     orphans = engine.tagged() if state.is_empty else []
     url = state.get("rest_api", "invoke_url")
@@ -281,21 +364,37 @@ def status(as_json: bool, **kwargs: Any) -> None:
                        "resources": s.resources, "details": s.details} for s in report],
         }, indent=2, default=str))
         return
-    from rich.table import Table
-
-    table = Table(title=f"stack {cfg.name}", title_justify="left")
-    for column in ("step", "done", "health", "summary"):
-        table.add_column(column)
-    for i, s in enumerate(report, 1):
-        health = {True: "[green]healthy[/]", False: "[red]unhealthy[/]", None: "-"}[s.healthy]
-        table.add_row(f"{i}. {s.name}", "yes" if s.done else "no", health, s.summary)
     console = _console()
-    console.print(table)
-    console.print(f"invoke URL: {url or '(none yet: run gatewayproxy up)'}")
+    console.print(_status_table(cfg, report, url))
     if orphans:
         console.print(f"[yellow]the state has no resources, but AWS holds {len(orphans)} tagged "
                       f"gatewayproxy:stack={cfg.name}: run `gatewayproxy import` to track them, "
                       "or `gatewayproxy down` to delete them[/]")
+    elif not state.is_empty:
+        _print_cost(console, cfg, engine.ctx.aws.region)
+
+
+def _status_view(engine: Engine, cfg: Config, state: State) -> Any:
+    from rich.console import Group
+    from rich.text import Text
+
+    when = Text(f"refreshed {time.strftime('%H:%M:%S')}; Ctrl-C to stop", style="dim")
+    return Group(_status_table(cfg, engine.status(), state.get("rest_api", "invoke_url")), when)
+
+
+def _status_table(cfg: Config, report: list[Any], url: str | None) -> Any:
+    from rich.table import Table
+
+    table = Table(title=f"stack {cfg.name}", title_justify="left",
+                  caption=f"invoke URL: {url or '(none yet: run gatewayproxy up)'}",
+                  caption_justify="left")
+    for column in ("step", "done", "health", "summary"):
+        table.add_column(column)
+    for i, s in enumerate(report, 1):
+        health = {True: "[green]healthy[/]", False: "[red]unhealthy[/]", None: "-"}[s.healthy]
+        summary = "\n".join([s.summary, *(f"[dim]{e}[/]" for e in s.details.get("events", []))])
+        table.add_row(f"{i}. {s.name}", "yes" if s.done else "no", health, summary)
+    return table
 
 
 @main.command()
@@ -379,7 +478,12 @@ def sandbox() -> None:
 @click.option("--port", type=click.IntRange(1024, 65535), default=4566, show_default=True)
 @handle_errors
 def sandbox_start(port: int) -> None:
-    """Start the emulator (does nothing if it runs already)."""
+    """Start the emulator (does nothing if it runs already).
+
+    \b
+    Example:
+      gatewayproxy sandbox start --port 4566
+    """
     from gatewayproxy import sandbox as sandbox_module
 
     running = sandbox_module.start(port)
@@ -390,7 +494,12 @@ def sandbox_start(port: int) -> None:
 @sandbox.command("stop")
 @handle_errors
 def sandbox_stop() -> None:
-    """Stop the emulator; everything in it is forgotten."""
+    """Stop the emulator; everything in it is forgotten.
+
+    \b
+    Example:
+      gatewayproxy sandbox stop
+    """
     from gatewayproxy import sandbox as sandbox_module
 
     click.echo("sandbox stopped" if sandbox_module.stop() else "no sandbox was running")
@@ -399,7 +508,12 @@ def sandbox_stop() -> None:
 @sandbox.command("status")
 @handle_errors
 def sandbox_status() -> None:
-    """Say whether the emulator runs, and where."""
+    """Say whether the emulator runs, and where (exit 1 if it does not).
+
+    \b
+    Example:
+      gatewayproxy sandbox status || gatewayproxy sandbox start
+    """
     from gatewayproxy import sandbox as sandbox_module
 
     running = sandbox_module.current()

@@ -153,15 +153,28 @@ class Call:
 
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> list[Call]:
-    """Every AWS call any Aws makes, with the parameters sent (moto drops some of them)."""
+    """Every AWS call that reaches botocore, with the parameters sent (moto drops some)."""
     recorded: list[Call] = []
-    original = Aws.call
+    original = Aws.client
 
-    def call(self: Aws, service: str, operation: str, /, **kwargs: Any) -> Any:
-        recorded.append(Call(service, operation, dict(kwargs)))
-        return original(self, service, operation, **kwargs)
+    class Recording:
+        def __init__(self, service: str, client: Any) -> None:
+            self._service = service
+            self._client = client
 
-    monkeypatch.setattr(Aws, "call", call)
+        def __getattr__(self, name: str) -> Any:
+            method = getattr(self._client, name)
+            if not callable(method) or name.startswith("_") or name in ("meta", "exceptions"):
+                return method
+
+            def call(**kwargs: Any) -> Any:
+                recorded.append(Call(self._service, name, dict(kwargs)))
+                return method(**kwargs)
+
+            return call
+
+    monkeypatch.setattr(Aws, "client",
+                        lambda aws, service: Recording(service, original(aws, service)))
     return recorded
 
 

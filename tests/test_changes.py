@@ -1,0 +1,166 @@
+"""Edit the config, run `plan` then `up`: the difference is applied in place, and only it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import boto3
+import pytest
+from click.testing import CliRunner, Result
+from conftest import REGION, Call, write_config, writes
+from inventory import counts
+from test_lifecycle import EXPECTED
+
+from gatewayproxy.cli import main
+
+
+def run(*args: str, config: Path) -> Result:
+    return CliRunner().invoke(main, [*args, "-c", str(config)], input="", catch_exceptions=False)
+
+
+def plan_rows(output: str) -> dict[str, str]:
+    """step name -> its plan line(s), from the plan table."""
+    rows: dict[str, str] = {}
+    current = ""
+    for line in output.splitlines():
+        cells = [c.strip() for c in line.strip("│").split("│")]
+        if len(cells) != 3:
+            continue
+        if cells[0][:2].rstrip(".").isdigit():
+            current = cells[0].split(". ", 1)[1]
+            rows[current] = f"{cells[1]} {cells[2]}".strip()
+        elif current:
+            rows[current] += " " + cells[2]
+    return rows
+
+
+@pytest.fixture
+def deployed(moto_account: None, config_file: Path) -> Path:
+    assert run("up", config=config_file).exit_code == 0
+    return config_file
+
+
+def test_plan_of_an_unchanged_stack_is_all_nothing(deployed: Path, calls: list[Call]) -> None:
+    result = run("plan", config=deployed)
+    assert result.exit_code == 0, result.output
+    assert set(plan_rows(result.stdout).values()) == {"nothing"}
+    assert "nothing to do" in result.stdout
+    assert writes(calls) == []
+
+
+def test_plan_of_a_new_stack_creates_every_step(moto_account: None, config_file: Path,
+                                                calls: list[Call]) -> None:
+    result = run("plan", config=config_file)
+    assert result.exit_code == 0, result.output
+    rows = plan_rows(result.stdout)
+    assert len(rows) == 9 and all(row.startswith("create") for row in rows.values()), rows
+    assert writes(calls) == []
+    assert not (config_file.parent / ".gatewayproxy" / "quizapi.state.json").exists()
+    assert "NAT gateway" in result.stdout and "$" in result.stdout  # the cost estimate
+
+
+def test_an_image_change_is_planned_then_applied_as_a_rolling_update(
+        deployed: Path, calls: list[Call]) -> None:
+    write_config(deployed, **{"nginx:1.27": "nginx:1.28"})
+    calls.clear()
+    plan = run("plan", config=deployed)
+    assert writes(calls) == []
+    rows = plan_rows(plan.stdout)
+    assert rows["task_definition"].startswith("update")
+    assert "image: public.ecr.aws/nginx/nginx:1.27 -> public.ecr.aws/nginx/nginx:1.28" \
+        in rows["task_definition"]
+    assert rows["service"].startswith("update") and "rolling update" in rows["service"]
+    assert {k for k, v in rows.items() if v != "nothing"} == {"task_definition", "service"}
+
+    calls.clear()
+    assert run("up", config=deployed).exit_code == 0
+    assert writes(calls) == ["ecs.register_task_definition", "ecs.update_service"]
+    ecs = boto3.client("ecs", region_name=REGION)
+    service = ecs.describe_services(cluster="gatewayproxy-quizapi-cluster",
+                                    services=["quizapi"])["services"][0]
+    image = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])[
+        "taskDefinition"]["containerDefinitions"][0]["image"]
+    assert image.endswith("nginx:1.28") and service["taskDefinition"].endswith(":2")
+
+
+def test_desired_count_is_an_in_place_update(deployed: Path, calls: list[Call]) -> None:
+    write_config(deployed, **{"desired_count = 2": "desired_count = 3"})
+    calls.clear()
+    assert run("up", config=deployed).exit_code == 0
+    assert writes(calls) == ["ecs.update_service"]
+    sent = [c.params for c in calls if c.operation == "update_service"]
+    assert sent == [{"cluster": "gatewayproxy-quizapi-cluster", "service": "quizapi",
+                     "desiredCount": 3}]
+
+
+def test_a_port_change_swaps_target_groups_and_leaves_no_duplicate(
+        deployed: Path, calls: list[Call]) -> None:
+    elb = boto3.client("elbv2", region_name=REGION)
+    old = elb.describe_target_groups()["TargetGroups"][0]["TargetGroupArn"]
+    write_config(deployed, **{"port = 8080": "port = 9090"})
+    plan = plan_rows(run("plan", config=deployed).stdout)
+    assert plan["service"].startswith("replace") and "quizapi-tg-9090" in plan["service"]
+    calls.clear()
+    assert run("up", config=deployed).exit_code == 0
+    groups = elb.describe_target_groups()["TargetGroups"]
+    assert [g["TargetGroupName"] for g in groups] == ["quizapi-tg-9090"]
+    assert groups[0]["Port"] == 9090 and groups[0]["TargetGroupArn"] != old
+    nlb = elb.describe_load_balancers()["LoadBalancers"][0]["LoadBalancerArn"]
+    listener = elb.describe_listeners(LoadBalancerArn=nlb)["Listeners"][0]
+    assert listener["DefaultActions"][0]["TargetGroupArn"] == groups[0]["TargetGroupArn"]
+    update = next(c.params for c in calls if c.operation == "update_service")
+    assert update["loadBalancers"][0]["containerPort"] == 9090
+    ec2 = boto3.client("ec2", region_name=REGION)
+    group = ec2.describe_security_groups(
+        Filters=[{"Name": "tag:gatewayproxy:stack", "Values": ["quizapi"]}])["SecurityGroups"][0]
+    assert [(p["FromPort"], p["ToPort"]) for p in group["IpPermissions"]] == [(9090, 9090)]
+    # One of everything; the task definition keeps its earlier revision (history, for rollback).
+    assert dict(counts(REGION)) == {**EXPECTED, "task_definitions": 2}
+    calls.clear()
+    assert run("up", config=deployed).exit_code == 0
+    assert writes(calls) == []
+
+
+def test_routes_and_stage_changes_redeploy_once(deployed: Path, calls: list[Call]) -> None:
+    write_config(deployed, **{'path = "/answers"': 'path = "/replies"',
+                              'stage = "live"': 'stage = "v2"'})
+    rows = plan_rows(run("plan", config=deployed).stdout)
+    assert "+GET /replies" in rows["rest_api"] and "-GET /answers" in rows["rest_api"]
+    assert "stage: live -> v2" in rows["rest_api"]
+    calls.clear()
+    assert run("up", config=deployed).exit_code == 0
+    assert writes(calls).count("apigateway.create_deployment") == 1
+    apigw = boto3.client("apigateway", region_name=REGION)
+    api = apigw.get_rest_apis()["items"][0]["id"]
+    paths = sorted(r["path"] for r in apigw.get_resources(restApiId=api)["items"])
+    assert paths == ["/", "/replies", "/teams", "/teams/{team}"]
+    assert [s["stageName"] for s in apigw.get_stages(restApiId=api)["item"]] == ["v2"]
+    url = run("url", config=deployed)
+    assert url.stdout == f"https://{api}.execute-api.{REGION}.amazonaws.com/v2\n"
+
+
+@pytest.mark.parametrize("old, new, words", [
+    ('[api]', '[network]\nvpc_cidr = "10.30.0.0/16"\n\n[api]',
+     "network.vpc_cidr changed from 10.0.0.0/16 to 10.30.0.0/16"),
+    ('[api]', '[network]\navailability_zones = 3\n\n[api]',
+     "network.availability_zones changed from 2 to 3"),
+])
+def test_changes_that_need_a_new_network_are_refused(deployed: Path, calls: list[Call],
+                                                     old: str, new: str, words: str) -> None:
+    write_config(deployed, **{old: new})
+    for command in ("plan", "up"):
+        calls.clear()
+        result = run(command, config=deployed)
+        assert result.exit_code == 1
+        assert words in result.output and "gatewayproxy down" in result.output
+        assert writes(calls) == []
+
+
+def test_progress_is_plain_lines_when_not_on_a_terminal(moto_account: None,
+                                                        config_file: Path) -> None:
+    result = CliRunner().invoke(main, ["up", "-c", str(config_file)], catch_exceptions=False)
+    assert result.exit_code == 0
+    progress = [line for line in result.stderr.splitlines() if line.startswith("[")]
+    assert "[0:00] 1. task_definition started" in progress
+    assert any(line.endswith("9. rest_api started") for line in progress)
+    assert "\x1b[" not in result.stderr  # no colour codes, no cursor movement
