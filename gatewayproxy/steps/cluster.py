@@ -46,9 +46,10 @@ def apply(ctx: Context) -> None:
     igw = _ensure_internet_gateway(ctx, vpc["VpcId"])
     public_cidrs, _ = subnet_cidrs(ctx.config.vpc_cidr, len(azs))
     subnets = []
+    existing = ec2.index(ctx, ec2.SUBNET)
     for i, (zone, cidr) in enumerate(zip(azs, public_cidrs, strict=True)):
         subnet = ec2.ensure(ctx, NAME, f"public_subnet_{i}", ec2.SUBNET, f"public-subnet-{i}",
-                            ec2.subnet_creator(ctx, vpc["VpcId"], zone, cidr))
+                            ec2.subnet_creator(ctx, vpc["VpcId"], zone, cidr), existing)
         subnets.append(subnet["SubnetId"])
     table = ec2.ensure(ctx, NAME, "public_route_table", ec2.ROUTE_TABLE, "public-route-table",
                        ec2.route_table_creator(ctx, vpc["VpcId"], "public-route-table"))

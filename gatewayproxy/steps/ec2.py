@@ -57,10 +57,17 @@ def find_all(ctx: Context, kind: Kind) -> list[dict[str, Any]]:
     return list(ctx.aws.call("ec2", kind.describe, Filters=ec2_tag_filters(ctx))[kind.items])
 
 
+def index(ctx: Context, kind: Kind) -> dict[str, dict[str, Any]]:
+    """All of the stack's resources of a kind, by logical name: one call for a whole family."""
+    return {tag_value(item.get("Tags"), RESOURCE_TAG) or "": item for item in find_all(ctx, kind)}
+
+
 def ensure(ctx: Context, step: str, key: str, kind: Kind, resource: str,
-           create: Callable[[list[dict[str, Any]]], dict[str, Any]]) -> dict[str, Any]:
-    """Find ours by tag, else create it tagged; record its id in the state at once."""
-    found = find(ctx, kind, resource)
+           create: Callable[[list[dict[str, Any]]], dict[str, Any]],
+           known: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Find ours by tag (in `known`, from `index`, when given), else create it tagged; record
+    its id in the state at once."""
+    found = known.get(resource) if known is not None else find(ctx, kind, resource)
     if found is None:
         found = create(ctx.tag_specs(kind.tag_type, step, resource))
     ctx.state.record(step, key, found[kind.id_key])
@@ -126,27 +133,34 @@ def holders(ctx: Context, resource: str) -> str:
 
 
 def delete_numbered(ctx: Context, step: str, key_prefix: str, kind: Kind, resource_prefix: str,
-                    remove: Callable[[str], Any]) -> None:
-    """Delete a numbered family (subnets, route tables): those recorded, or all tagged ours."""
+                    remove: Callable[[str], Any],
+                    found: list[dict[str, Any]] | None = None) -> None:
+    """Delete a numbered family (subnets, route tables): those recorded and all tagged ours
+    (`found`: the family's tagged items, when already described)."""
     keys = [k for k in ctx.state.resources(step) if k.startswith(key_prefix)]
     ids = {ctx.state.get(step, k) for k in keys}
-    ids |= {item[kind.id_key] for item in find_all(ctx, kind)
+    ids |= {item[kind.id_key] for item in (find_all(ctx, kind) if found is None else found)
             if (tag_value(item.get("Tags"), RESOURCE_TAG) or "").startswith(resource_prefix)}
-    for rid in ids:
+    for rid in sorted(ids):
         ignore_missing((), patiently, ctx, remove, rid)
     for key in keys:
         ctx.state.forget(step, key)
 
 
-def delete_route_table(ctx: Context, table_id: str) -> None:
-    """Disassociate a route table from its subnets, then delete it."""
-    try:
-        tables = ctx.aws.call("ec2", "describe_route_tables",
-                              RouteTableIds=[table_id])["RouteTables"]
-    except AwsError as exc:
-        if exc.code.endswith("NotFound"):
-            return
-        raise
+def delete_route_table(ctx: Context, table_id: str,
+                       known: dict[str, dict[str, Any]] | None = None) -> None:
+    """Disassociate a route table from its subnets, then delete it. `known`: tables by id,
+    already described."""
+    if known is not None and table_id in known:
+        tables = [known[table_id]]
+    else:
+        try:
+            tables = ctx.aws.call("ec2", "describe_route_tables",
+                                  RouteTableIds=[table_id])["RouteTables"]
+        except AwsError as exc:
+            if exc.code.endswith("NotFound"):
+                return
+            raise
     for table in tables:
         for assoc in table.get("Associations", []):
             if not assoc.get("Main") and assoc.get("RouteTableAssociationId"):

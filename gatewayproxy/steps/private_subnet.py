@@ -17,12 +17,15 @@ def apply(ctx: Context) -> None:
     _, cidrs = subnet_cidrs(ctx.config.vpc_cidr, len(zones))
     subnets: list[str] = []
     tables: list[str] = []
+    existing_subnets = ec2.index(ctx, ec2.SUBNET)
+    existing_tables = ec2.index(ctx, ec2.ROUTE_TABLE)
     for i, (zone, cidr) in enumerate(zip(zones, cidrs, strict=True)):
         subnet = ec2.ensure(ctx, NAME, f"private_subnet_{i}", ec2.SUBNET, f"private-subnet-{i}",
-                            ec2.subnet_creator(ctx, vpc_id, zone, cidr))
+                            ec2.subnet_creator(ctx, vpc_id, zone, cidr), existing_subnets)
         table = ec2.ensure(ctx, NAME, f"private_route_table_{i}", ec2.ROUTE_TABLE,
                            f"private-route-table-{i}",
-                           ec2.route_table_creator(ctx, vpc_id, f"private-route-table-{i}"))
+                           ec2.route_table_creator(ctx, vpc_id, f"private-route-table-{i}"),
+                           existing_tables)
         ec2.associate(ctx, table, subnet["SubnetId"])
         subnets.append(subnet["SubnetId"])
         tables.append(table["RouteTableId"])
@@ -34,8 +37,10 @@ def apply(ctx: Context) -> None:
 def destroy(ctx: Context) -> None:
     ec2.delete_numbered(ctx, NAME, "private_subnet_", ec2.SUBNET, "private-subnet-",
                         lambda s: ec2.delete_subnet(ctx, s))
+    tables = ec2.find_all(ctx, ec2.ROUTE_TABLE)
+    described = {t["RouteTableId"]: t for t in tables}
     ec2.delete_numbered(ctx, NAME, "private_route_table_", ec2.ROUTE_TABLE, "private-route-table-",
-                        lambda t: ec2.delete_route_table(ctx, t))
+                        lambda t: ec2.delete_route_table(ctx, t, described), tables)
 
 
 def status(ctx: Context) -> StepStatus:
