@@ -196,15 +196,37 @@ class Engine:
         return [step.status(self.ctx) for step in steps.ORDER]
 
     def tagged(self) -> list[str]:
-        """ARNs AWS holds under this stack's tag (the Resource Groups Tagging API's view)."""
+        """ARNs of live resources AWS holds under this stack's tag.
+
+        The Resource Groups Tagging API also lists what was deleted a moment ago (NAT gateways
+        in `deleted`, INACTIVE ECS clusters, services and task definitions): those are left out.
+        """
         arns: list[str] = []
         kwargs: dict[str, Any] = {"TagFilters": [{"Key": STACK_TAG, "Values": [self.ctx.stack]}]}
         while True:
             page = self.ctx.aws.call("resourcegroupstaggingapi", "get_resources", **kwargs)
             arns += [item["ResourceARN"] for item in page.get("ResourceTagMappingList", [])]
             if not page.get("PaginationToken"):
-                return arns
+                break
             kwargs["PaginationToken"] = page["PaginationToken"]
+        return [arn for arn in arns if self._live(arn)]
+
+    def _live(self, arn: str) -> bool:
+        aws = self.ctx.aws
+        kind, _, name = arn.split(":", 5)[-1].partition("/")
+        if kind == "task-definition":
+            return False  # revisions cost nothing; INACTIVE ones keep their tags for ever
+        if kind == "natgateway":
+            found = aws.call("ec2", "describe_nat_gateways", NatGatewayIds=[name])["NatGateways"]
+            return any(n["State"] not in ("deleted", "failed") for n in found)
+        if kind == "cluster":
+            found = aws.call("ecs", "describe_clusters", clusters=[arn])["clusters"]
+            return any(c["status"] == "ACTIVE" for c in found)
+        if kind == "service":
+            cluster = name.split("/")[0]
+            found = aws.call("ecs", "describe_services", cluster=cluster, services=[arn])
+            return any(s["status"] != "INACTIVE" for s in found["services"])
+        return True
 
     # -- scheduling ------------------------------------------------------------------------
     def _run(self, order: list[ModuleType], deps: dict[str, set[str]],
