@@ -133,20 +133,25 @@ class Engine:
         self.check_target()
         self.claim_target()
         self.ctx.aws.read_only = True
-        missing: dict[str, str] = {}
+        try:
+            _, missing = self._look("import")
+        finally:
+            self.ctx.aws.read_only = False
+        return missing
+
+    def _look(self, command: str) -> tuple[RunResult, dict[str, str]]:
+        """Run every step's apply while writes are forbidden or only noted; a step ends at the
+        first write it cannot go past. Returns the run and, per such step, that write."""
+        stopped: dict[str, str] = {}
 
         def look(step: ModuleType) -> None:
             try:
                 step.apply(self.ctx)
             except WouldWrite as exc:
-                missing[step.NAME] = exc.operation
-                raise Cancelled(f"{step.NAME} is incomplete") from None
+                stopped[step.NAME] = exc.operation
+                raise Cancelled(f"{step.NAME} would call {exc.operation}") from None
 
-        try:
-            self._run(list(steps.ORDER), steps.dependencies(), look, "import")
-        finally:
-            self.ctx.aws.read_only = False
-        return missing
+        return self._run(list(steps.ORDER), steps.dependencies(), look, command), stopped
 
     def plan(self) -> list[PlanRow]:
         """What `up` would do, step by step, without a single write call or state change."""
@@ -155,17 +160,8 @@ class Engine:
         real_state = self.ctx.state
         self.ctx.state = real_state.scratch()
         aws.planning = []
-        stopped: dict[str, str] = {}
-
-        def look(step: ModuleType) -> None:
-            try:
-                step.apply(self.ctx)
-            except WouldWrite as exc:
-                stopped[step.NAME] = exc.operation
-                raise Cancelled(f"{step.NAME} would create") from None
-
         try:
-            result = self._run(list(steps.ORDER), steps.dependencies(), look, "plan")
+            result, stopped = self._look("plan")
             planned = list(aws.planning)
         finally:
             aws.planning = None
@@ -257,6 +253,7 @@ class Engine:
                 after = len(self.ctx.state.resources(name))
                 # up: what the step holds now; down: what it removed.
                 results[name].resources = after if command == "up" else before - after
+                self.ctx.outputs.finish(name)
                 self.reporter.finished(name, results[name].seconds, results[name].resources)
             except BaseException as exc:  # noqa: BLE001 - handed to the main thread
                 results[name].error = exc
