@@ -14,7 +14,7 @@ from typing import Any
 
 from gatewayproxy.aws import Aws
 from gatewayproxy.config import Config
-from gatewayproxy.errors import AwsError, Cancelled
+from gatewayproxy.errors import AwsError, Cancelled, GatewayProxyError
 from gatewayproxy.state import State
 
 STACK_TAG = "gatewayproxy:stack"
@@ -31,6 +31,7 @@ class Outputs:
     def __init__(self) -> None:
         self._values: dict[str, Any] = {}
         self._failed: set[str] = set()
+        self._finished: set[str] = set()
         self._cond = threading.Condition()
 
     def publish(self, key: str, value: Any) -> None:
@@ -44,12 +45,20 @@ class Outputs:
             self._failed.add(step)
             self._cond.notify_all()
 
+    def finish(self, step: str) -> None:
+        """A step returned: whatever it did not publish, it never will."""
+        with self._cond:
+            self._finished.add(step)
+            self._cond.notify_all()
+
     def need(self, key: str) -> Any:
         step = key.split(".", 1)[0]
         with self._cond:
             while key not in self._values:
                 if step in self._failed:
                     raise Cancelled(f"step {step} did not finish")
+                if step in self._finished:
+                    raise GatewayProxyError(f"step {step} finished without providing {key}")
                 self._cond.wait(timeout=1.0)
             return self._values[key]
 
