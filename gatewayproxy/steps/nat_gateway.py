@@ -70,10 +70,11 @@ def wait_available(ctx: Context, nat: dict[str, Any]) -> None:
 
 
 def destroy(ctx: Context) -> None:
-    for key, value in ctx.state.resources("private_subnet").items():
-        if key.startswith("private_route_table_"):
+    for table in ec2.find_all(ctx, ec2.ROUTE_TABLE):
+        if any(r.get("DestinationCidrBlock") == "0.0.0.0/0" and r.get("NatGatewayId")
+               for r in table.get("Routes", [])):
             ignore_missing(("InvalidRoute.NotFound",), ctx.aws.call, "ec2", "delete_route",
-                           RouteTableId=value, DestinationCidrBlock="0.0.0.0/0")
+                           RouteTableId=table["RouteTableId"], DestinationCidrBlock="0.0.0.0/0")
     nat_ids = {ctx.state.get(NAME, "nat_gateway")} - {None}
     found = find(ctx)
     if found:
