@@ -89,6 +89,7 @@ PLAN_STAND_INS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
         "desiredCount": p.get("desiredCount", 0), "deployments": []}},
     "create_deployment": lambda p: {"id": "(new deployment)"},
     "create_resource": lambda p: {"id": f"(new {p['pathPart']})", "resourceMethods": {}},
+    "create_usage_plan": lambda p: {"id": "(new usage plan)", "apiStages": p.get("apiStages", [])},
 }
 for _operation in ("attach_role_policy", "put_retention_policy", "modify_vpc_attribute",
                    "attach_internet_gateway", "create_route", "replace_route",
@@ -96,7 +97,10 @@ for _operation in ("attach_role_policy", "put_retention_policy", "modify_vpc_att
                    "modify_target_group_attributes", "modify_listener",
                    "revoke_security_group_ingress", "authorize_security_group_ingress",
                    "delete_target_group", "put_method", "put_integration", "delete_method",
-                   "delete_resource", "update_stage", "create_stage", "delete_stage"):
+                   "delete_resource", "update_stage", "create_stage", "delete_stage",
+                   "create_log_group", "update_usage_plan", "delete_usage_plan",
+                   "add_permission", "remove_permission", "register_scalable_target",
+                   "put_scaling_policy", "deregister_scalable_target", "delete_scaling_policy"):
     PLAN_STAND_INS[_operation] = lambda p: {}
 
 

@@ -521,3 +521,12 @@ def sandbox_status() -> None:
         click.echo("no sandbox is running")
         sys.exit(1)
     click.echo(f"sandbox running at {running.url} (pid {running.pid})")
+
+def _add_command_groups() -> None:
+    """Command groups that live in modules of their own."""
+    from gatewayproxy.cli_keys import keys
+
+    main.add_command(keys)
+
+
+_add_command_groups()

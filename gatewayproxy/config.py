@@ -34,16 +34,56 @@ STAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 PATH_PART = re.compile(r"^([A-Za-z0-9._~:-]+|\{[A-Za-z_][A-Za-z0-9_]*\+?\})$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+AUTH_TYPES = ("none", "api_key", "iam")
+LAMBDA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z]{2}(-[a-z]+)+-\d:\d{12}:function:"
+                        r"[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$")
+QUOTA_PERIODS = ("day", "week", "month")
+VPC_LINKS = ("v1", "v2")
 # The longest derived name that must fit in 32 characters is the target group's, `<stack>-tg-<port>`.
 MAX_STACK_NAME = 32 - len("-tg-65535")
 
 
 @dataclass(frozen=True)
+class Throttle:
+    """Steady requests per second and the burst API Gateway allows above it."""
+
+    rate: float
+    burst: int
+
+
+@dataclass(frozen=True)
+class UsagePlan:
+    """What each API key may use: a rate, a burst and an optional quota per period."""
+
+    rate: float = 10.0
+    burst: int = 20
+    quota: int | None = None
+    quota_period: str = "month"
+
+
+@dataclass(frozen=True)
+class Autoscaling:
+    """Target tracking on the service's average CPU, between min and max tasks."""
+
+    min: int
+    max: int
+    cpu_target: float
+
+
+@dataclass(frozen=True)
 class Route:
-    """One API path and the HTTP methods it answers."""
+    """One API path, the HTTP methods it answers, who may call it and where it goes."""
 
     path: str
     methods: tuple[str, ...]
+    auth: str = "none"  # none | api_key | iam
+    function: str | None = None  # a Lambda function ARN or name; None: the service
+    throttle: Throttle | None = None
+
+    @property
+    def target(self) -> str:
+        return f"lambda:{self.function}" if self.function else "service"
 
     @property
     def parts(self) -> tuple[str, ...]:
@@ -70,7 +110,16 @@ class Config:
     availability_zones: int = 2
     stage: str = "prod"
     routes: tuple[Route, ...] = (Route("/{proxy+}", ("ANY",)),)
+    throttle: Throttle | None = None
+    usage_plan: UsagePlan = UsagePlan()
+    access_logs: bool = True
+    vpc_link: str = "v1"
+    autoscaling: Autoscaling | None = None
     path: Path | None = None
+
+    @property
+    def uses_api_keys(self) -> bool:
+        return any(r.auth == "api_key" for r in self.routes)
 
     @property
     def container_name(self) -> str:
@@ -79,10 +128,11 @@ class Config:
 
 _SCHEMA: dict[str, set[str]] = {
     "stack": {"name", "region"},
-    "container": {"image", "port", "cpu", "memory", "desired_count", "environment"},
+    "container": {"image", "port", "cpu", "memory", "desired_count", "environment", "autoscaling"},
     "network": {"vpc_cidr", "availability_zones"},
-    "api": {"stage", "routes"},
+    "api": {"stage", "routes", "throttle", "usage_plan", "access_logs", "vpc_link"},
 }
+ROUTE_KEYS = ("auth", "lambda", "methods", "path", "throttle")
 
 
 def load(path: Path) -> Config:
@@ -178,11 +228,93 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Config:
     if not STAGE_NAME.fullmatch(stage):
         raise ConfigError(f"api.stage {stage!r}: use letters, digits, '-' and '_' (up to 128)")
     routes = _routes(api.get("routes"))
+    throttle = _throttle(api["throttle"], "api.throttle") if "throttle" in api else None
+    usage_plan = _usage_plan(api.get("usage_plan"), any(r.auth == "api_key" for r in routes))
+    access_logs = api.get("access_logs", True)
+    if not isinstance(access_logs, bool):
+        raise ConfigError("api.access_logs must be true or false")
+    vpc_link = api.get("vpc_link", "v1")
+    if vpc_link not in VPC_LINKS:
+        raise ConfigError(f"api.vpc_link {vpc_link!r} must be \"v1\" or \"v2\"")
+    autoscaling = _autoscaling(container.get("autoscaling"), desired)
     return Config(
         name=name, region=region, image=image, port=port, cpu=cpu, memory=memory,
         desired_count=desired, environment=dict(environment), vpc_cidr=str(net),
-        availability_zones=azs, stage=stage, routes=routes, path=path,
+        availability_zones=azs, stage=stage, routes=routes, throttle=throttle,
+        usage_plan=usage_plan, access_logs=access_logs, vpc_link=vpc_link,
+        autoscaling=autoscaling, path=path,
     )
+
+
+def _table(raw: Any, where: str, known: set[str]) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table")
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"unknown key {where}.{sorted(unknown)[0]} (known: {', '.join(sorted(known))})")
+    return raw
+
+
+def _number(table: dict[str, Any], where: str, key: str, default: float | None,
+            low: float, high: float) -> float:
+    value = table.get(key, default)
+    if value is None:
+        raise ConfigError(f"{where}.{key} is required")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{where}.{key} must be a number")
+    if not low <= value <= high:
+        raise ConfigError(f"{where}.{key} {value} is out of range ({low:g} to {high:g})")
+    return float(value)
+
+
+def _throttle(raw: Any, where: str) -> Throttle:
+    """Requests per second and burst: both required, so the effect is never half-guessed."""
+    table = _table(raw, where, {"rate", "burst"})
+    rate = _number(table, where, "rate", None, 0.0, 1_000_000.0)
+    if "burst" not in table:
+        raise ConfigError(f"{where}.burst is required")
+    burst = _integer(table, where, "burst", 0, 0, 1_000_000)
+    return Throttle(rate, burst)
+
+
+def _usage_plan(raw: Any, needed: bool) -> UsagePlan:
+    if raw is None:
+        return UsagePlan()
+    if not needed:
+        raise ConfigError("api.usage_plan is set, but no route has auth = \"api_key\" "
+                          "(the usage plan only applies to API key routes)")
+    where = "api.usage_plan"
+    table = _table(raw, where, {"rate", "burst", "quota", "quota_period"})
+    rate = _number(table, where, "rate", 10.0, 0.0, 1_000_000.0)
+    burst = _integer(table, where, "burst", 20, 0, 1_000_000)
+    quota = table.get("quota")
+    if quota is not None:
+        quota = _integer(table, where, "quota", 0, 1, 2**31 - 1)
+    period = table.get("quota_period", "month")
+    if period not in QUOTA_PERIODS:
+        raise ConfigError(f"{where}.quota_period {period!r} must be one of {', '.join(QUOTA_PERIODS)}")
+    if "quota_period" in table and quota is None:
+        raise ConfigError(f"{where}.quota_period needs {where}.quota")
+    return UsagePlan(rate, burst, quota, period)
+
+
+def _autoscaling(raw: Any, desired: int) -> Autoscaling | None:
+    if raw is None:
+        return None
+    where = "container.autoscaling"
+    table = _table(raw, where, {"min", "max", "cpu_target"})
+    for key in ("min", "max"):
+        if key not in table:
+            raise ConfigError(f"{where}.{key} is required")
+    low = _integer(table, where, "min", 1, 0, 100)
+    high = _integer(table, where, "max", 1, 1, 100)
+    if low > high:
+        raise ConfigError(f"{where}.min {low} is above {where}.max {high}")
+    target = _number(table, where, "cpu_target", 60.0, 1.0, 100.0)
+    if not low <= desired <= high:
+        raise ConfigError(f"container.desired_count {desired} must be within {where}.min {low} "
+                          f"and max {high} (it is the starting count; autoscaling moves it)")
+    return Autoscaling(low, high, target)
 
 
 def subnet_cidrs(vpc_cidr: str, zones: int) -> tuple[list[str], list[str]]:
@@ -207,9 +339,9 @@ def _routes(raw: Any) -> tuple[Route, ...]:
         where = f"api.routes[{i}]"
         if not isinstance(item, dict):
             raise ConfigError(f"{where} must be a table with path and methods")
-        unknown = set(item) - {"path", "methods"}
+        unknown = set(item) - set(ROUTE_KEYS)
         if unknown:
-            raise ConfigError(f"unknown key {where}.{sorted(unknown)[0]} (known: methods, path)")
+            raise ConfigError(f"unknown key {where}.{sorted(unknown)[0]} (known: {', '.join(ROUTE_KEYS)})")
         path = item.get("path")
         if not isinstance(path, str) or not path.startswith("/"):
             raise ConfigError(f"{where}.path must be a string starting with '/'")
@@ -240,7 +372,17 @@ def _routes(raw: Any) -> tuple[Route, ...]:
             upper.append(method.upper())
         if "ANY" in upper and len(upper) > 1:
             raise ConfigError(f"{where}.methods: ANY already covers every method; list it alone")
-        routes.append(Route(normal, tuple(upper)))
+        auth = item.get("auth", "none")
+        if auth not in AUTH_TYPES:
+            raise ConfigError(f"{where}.auth {auth!r} must be one of "
+                              + ", ".join(f'"{a}"' for a in AUTH_TYPES))
+        function = item.get("lambda")
+        if function is not None and (not isinstance(function, str) or not (
+                LAMBDA_NAME.fullmatch(function) or LAMBDA_ARN.fullmatch(function))):
+            raise ConfigError(f"{where}.lambda {function!r} must be a function name or an ARN like "
+                              "arn:aws:lambda:REGION:ACCOUNT:function:NAME[:ALIAS]")
+        throttle = _throttle(item["throttle"], f"{where}.throttle") if "throttle" in item else None
+        routes.append(Route(normal, tuple(upper), auth, function, throttle))
     _check_siblings(routes)
     return tuple(routes)
 

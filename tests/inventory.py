@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections import Counter
 from typing import Any
 
@@ -58,11 +59,42 @@ def inventory(region: str) -> dict[str, list[str]]:
                   if r["RoleName"].startswith("gatewayproxy-")],
         "vpc_links": _ids(apigw.get_vpc_links()["items"], "id"),
         "rest_apis": _ids(apigw.get_rest_apis()["items"], "id"),
+        **access_inventory(region),
     }
 
 
+def access_inventory(region: str) -> dict[str, list[str]]:
+    """What API access adds: usage plans, API keys, v2 links, Lambda permissions, autoscaling."""
+    apigw = _client("apigateway", region)
+    scaling = _client("application-autoscaling", region)
+    return {
+        "usage_plans": _ids(apigw.get_usage_plans()["items"], "id"),
+        "api_keys": _ids(apigw.get_api_keys()["items"], "id"),
+        "vpc_links_v2": _ids(_client("apigatewayv2", region).get_vpc_links()["Items"], "VpcLinkId"),
+        "lambda_permissions": lambda_permissions(region),
+        "scalable_targets": _ids(scaling.describe_scalable_targets(ServiceNamespace="ecs")[
+            "ScalableTargets"], "ResourceId"),
+    }
+
+
+def lambda_permissions(region: str) -> list[str]:
+    """`function:statement id` of every gatewayproxy statement in any function's policy."""
+    client = _client("lambda", region)
+    found: list[str] = []
+    for function in client.list_functions()["Functions"]:
+        try:
+            policy = json.loads(client.get_policy(FunctionName=function["FunctionName"])["Policy"])
+        except client.exceptions.ResourceNotFoundException:
+            continue
+        found += [f"{function['FunctionName']}:{s['Sid']}" for s in policy.get("Statement", [])
+                  if s.get("Sid", "").startswith("gatewayproxy-")]
+    return found
+
+
 def counts(region: str) -> Counter[str]:
-    return Counter({kind: len(items) for kind, items in inventory(region).items()})
+    """How many of each kind exist; kinds with none are left out (the base stack has no usage
+    plan, API key, v2 link, Lambda permission or scalable target)."""
+    return Counter({kind: len(items) for kind, items in inventory(region).items() if items})
 
 
 def _ids(items: list[dict[str, Any]], key: str) -> list[str]:

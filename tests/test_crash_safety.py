@@ -62,57 +62,48 @@ def engine(state_path: Path, aws: Aws, sequential: bool = True) -> Engine:
     return Engine(ctx, Reporter(io.StringIO(), ()), sequential=sequential)
 
 
-CHUNKS = 4  # the crash points of `up`, split so the suite can run them side by side
+CHUNKS = 6  # the crash points, split so the suite can run them side by side
+
+
+def count_writes(crasher: CrashAfterWrite, aws: Aws, state_path: Path) -> tuple[int, int]:
+    """How many writes a full `up` and a full `down` make (after the account's one-time set-up,
+    the ECS service-linked role, is done)."""
+    engine(state_path, aws).up()
+    engine(state_path, aws).down()
+    crasher.arm(None)
+    engine(state_path, aws).up()
+    up_points = crasher.writes
+    crasher.arm(None)
+    engine(state_path, aws).down()
+    return up_points, crasher.writes
 
 
 @pytest.mark.parametrize("chunk", range(CHUNKS))
-def test_up_converges_after_a_crash_at_every_write(crasher: CrashAfterWrite, aws: Aws,
-                                                   tmp_path: Path, chunk: int) -> None:
+def test_up_and_down_converge_after_a_crash_at_every_write(crasher: CrashAfterWrite, aws: Aws,
+                                                           tmp_path: Path, chunk: int) -> None:
+    """Each round kills `up` at one write and, once it converged, `down` at one write."""
     state_path = tmp_path / "stack.state.json"
-    engine(state_path, aws).up()  # the account's one-time set-up (ECS service-linked role) is done
-    engine(state_path, aws).down()
-    crasher.arm(None)
-    engine(state_path, aws).up()
-    points = crasher.writes
-    engine(state_path, aws).down()
-    assert points >= 40
-    mine = range(1, points + 1)[chunk::CHUNKS]
-    crashed_in: list[str] = []
-    for at in mine:
-        crasher.arm(at)
-        with pytest.raises(Crash) as crash:
-            engine(state_path, aws).up()
-        crashed_in.append(str(crash.value))
-        crasher.arm(None)
+    up_points, down_points = count_writes(crasher, aws, state_path)
+    assert up_points >= 40 and down_points >= 30
+    rounds = range(1, max(up_points, down_points) + 1)[chunk::CHUNKS]
+    for at in rounds:
+        if at <= up_points:
+            crasher.arm(at)
+            with pytest.raises(Crash) as crash:
+                engine(state_path, aws).up()
+            crasher.arm(None)
         engine(state_path, aws).up()
-        assert dict(counts(REGION)) == EXPECTED, f"after a crash in {crash.value} (write {at})"
-        engine(state_path, aws).down()
-        assert not any(inventory(REGION).values()), f"orphans after a crash in {crash.value}"
-    assert len(crashed_in) == len(mine)
-    print(f"\nup: {len(mine)} of {points} crash points exercised, all converged")
-
-
-def test_down_converges_after_a_crash_at_every_write(crasher: CrashAfterWrite, aws: Aws,
-                                                     tmp_path: Path) -> None:
-    state_path = tmp_path / "stack.state.json"
-    crasher.arm(None)
-    engine(state_path, aws).up()
-    crasher.arm(None)
-    engine(state_path, aws).down()
-    points = crasher.writes
-    assert points >= 30
-    for at in range(1, points + 1):
-        crasher.arm(None)
-        engine(state_path, aws).up()
-        crasher.arm(at)
-        with pytest.raises(Crash) as crash:
-            engine(state_path, aws).down()
-        crasher.arm(None)
+        assert dict(counts(REGION)) == EXPECTED, f"after a crash of up at write {at}"
+        if at <= down_points:
+            crasher.arm(at)
+            with pytest.raises(Crash) as crash:
+                engine(state_path, aws).down()
+            crasher.arm(None)
         engine(state_path, aws).down()
         left = {kind: items for kind, items in inventory(REGION).items() if items}
-        assert not left, f"left after a crash in {crash.value} (write {at}): {left}"
+        assert not left, f"left after a crash of down in {crash.value} (write {at}): {left}"
         assert not state_path.exists()
-    print(f"\ndown: {points} crash points exercised, all converged")
+    print(f"\nup: {up_points} crash points, down: {down_points}; this chunk: {len(rounds)}")
 
 
 def test_parallel_up_converges_after_crashes(crasher: CrashAfterWrite, aws: Aws, tmp_path: Path) -> None:

@@ -15,11 +15,12 @@ from inventory import counts, inventory
 from gatewayproxy.cli import main
 from gatewayproxy.steps import NAMES
 
-# One of each per stack (two zones: two public and two private subnets and route tables).
+# One of each per stack (two zones: two public and two private subnets and route tables; two log
+# groups: the container's and the API's access logs).
 EXPECTED = {
     "vpcs": 1, "subnets": 4, "route_tables": 3, "internet_gateways": 1, "nat_gateways": 1,
     "elastic_ips": 1, "security_groups": 1, "load_balancers": 1, "listeners": 1,
-    "target_groups": 1, "clusters": 1, "services": 1, "task_definitions": 1, "log_groups": 1,
+    "target_groups": 1, "clusters": 1, "services": 1, "task_definitions": 1, "log_groups": 2,
     "roles": 1, "vpc_links": 1, "rest_apis": 1,
 }
 

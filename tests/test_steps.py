@@ -27,7 +27,7 @@ MAKES = {
     "service": {"target_groups", "listeners", "security_groups", "services"},
     "target_group": set(),
     "vpc_link": {"vpc_links"},
-    "rest_api": {"rest_apis"},
+    "rest_api": {"rest_apis", "log_groups"},  # the access log group (api.access_logs)
 }
 
 

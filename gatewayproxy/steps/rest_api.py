@@ -1,7 +1,9 @@
-"""Step 9: the REGIONAL REST API, one HTTP_PROXY integration per route and method, and the stage.
+"""Step 9: the REGIONAL REST API, one integration per route and method, the stage, and who may
+call it (auth, usage plan, Lambda permissions, throttling, access logs: see api_access).
 
-The deployment's description carries a hash of everything deployed, so a re-run with the same
-config makes no write call, and a changed config resyncs the routes and deploys once.
+The stage's description carries a hash of everything deployed and of the stage settings, written
+last, so a re-run with the same config makes no write call, and a changed config (or a run cut
+short) resyncs the routes, deploys once and applies the settings.
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from typing import Any
 
 from gatewayproxy.config import Route
 from gatewayproxy.errors import AwsError
+from gatewayproxy.steps import api_access, vpc_link
 from gatewayproxy.steps.base import Context, StepStatus, ignore_missing
 from gatewayproxy.steps.target_group import LISTENER_PORT
 
 NAME = "rest_api"
-NEEDS = ("load_balancer.dns", "vpc_link.id")
+NEEDS = ("load_balancer.dns", "load_balancer.arn", "vpc_link.id", "vpc_link.generation")
+MARKER = "gatewayproxy "
+AUTHORIZATION = {"none": "NONE", "api_key": "NONE", "iam": "AWS_IAM"}
 
 
 def invoke_url(api_id: str, region: str, stage: str) -> str:
@@ -43,39 +48,63 @@ def find(ctx: Context) -> dict[str, Any] | None:
         kwargs["position"] = page["position"]
 
 
-def desired_methods(ctx: Context, dns: str, link_id: str) -> dict[str, dict[str, dict[str, Any]]]:
-    """path -> method -> what put_method and put_integration are sent."""
+def desired_methods(ctx: Context, backend: dict[str, str],
+                    functions: dict[str, str]) -> dict[str, dict[str, dict[str, Any]]]:
+    """path -> method -> what put_method and put_integration are sent.
+
+    `backend`: the NLB's dns and arn, the VPC link's id and generation; `functions`: each Lambda
+    route's function, resolved to its ARN.
+    """
     spec: dict[str, dict[str, dict[str, Any]]] = {}
     for route in ctx.config.routes:
         for method in route.methods:
-            spec.setdefault(route.path, {})[method] = _method_spec(route, method, dns, link_id)
+            integration = (_lambda_integration(functions[route.function]) if route.function
+                           else _service_integration(route, method, backend))
+            spec.setdefault(route.path, {})[method] = {
+                "method": {"authorizationType": AUTHORIZATION[route.auth],
+                           "apiKeyRequired": route.auth == "api_key",
+                           "requestParameters": {f"method.request.path.{p}": True
+                                                 for p in route.path_parameters}},
+                "integration": integration,
+            }
     return spec
 
 
-def _method_spec(route: Route, method: str, dns: str, link_id: str) -> dict[str, Any]:
+def _service_integration(route: Route, method: str, backend: dict[str, str]) -> dict[str, Any]:
     params = route.path_parameters
     backend_path = "/".join(p.replace("+}", "}") for p in route.parts)
-    return {
-        "method": {"authorizationType": "NONE",
-                   "requestParameters": {f"method.request.path.{p}": True for p in params}},
-        "integration": {
-            "type": "HTTP_PROXY", "integrationHttpMethod": method,
-            "uri": f"http://{dns}:{LISTENER_PORT}/{backend_path}",
-            "connectionType": "VPC_LINK", "connectionId": link_id,
-            "requestParameters": {f"integration.request.path.{p}": f"method.request.path.{p}"
-                                  for p in params},
-        },
+    integration = {
+        "type": "HTTP_PROXY", "integrationHttpMethod": method,
+        "uri": f"http://{backend['dns']}:{LISTENER_PORT}/{backend_path}",
+        "connectionType": "VPC_LINK", "connectionId": backend["link_id"],
+        "requestParameters": {f"integration.request.path.{p}": f"method.request.path.{p}"
+                              for p in params},
     }
+    if backend["generation"] == "v2":  # a v2 link names no NLB itself: the integration does
+        integration["integrationTarget"] = backend["nlb_arn"]
+    return integration
 
 
-def spec_hash(spec: dict[str, Any], stage: str) -> str:
-    text = json.dumps({"spec": spec, "stage": stage}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def _lambda_integration(function_arn: str) -> dict[str, Any]:
+    # Lambda proxy integrations are always invoked with POST, whatever the client's method.
+    return {"type": "AWS_PROXY", "integrationHttpMethod": "POST",
+            "uri": api_access.lambda_uri(function_arn), "requestParameters": {}}
+
+
+def spec_hash(spec: dict[str, Any], stage: str, settings: list[dict[str, str]]) -> str:
+    """`<routes>.<settings>`: each half changes only with what it covers (plan names which)."""
+    routes = json.dumps({"spec": spec, "stage": stage}, sort_keys=True)
+    extra = json.dumps(settings, sort_keys=True)
+    return (hashlib.sha256(routes.encode()).hexdigest()[:16] + "."
+            + hashlib.sha256(extra.encode()).hexdigest()[:8])
 
 
 def apply(ctx: Context) -> None:
-    dns = ctx.outputs.need("load_balancer.dns")
-    link_id = ctx.outputs.need("vpc_link.id")
+    backend = {"dns": ctx.outputs.need("load_balancer.dns"),
+               "nlb_arn": ctx.outputs.need("load_balancer.arn"),
+               "link_id": ctx.outputs.need("vpc_link.id"),
+               "generation": ctx.outputs.need("vpc_link.generation")}
+    functions = api_access.resolve_functions(ctx)  # a missing function stops us before any write
     api = find(ctx)
     if api is None:
         api = ctx.aws.call("apigateway", "create_rest_api", name=ctx.name("api"),
@@ -85,14 +114,26 @@ def apply(ctx: Context) -> None:
         api["_new"] = True
     api_id = api["id"]
     ctx.state.record(NAME, "rest_api_id", api_id)
-    spec = desired_methods(ctx, dns, link_id)
-    digest = spec_hash(spec, ctx.config.stage)
-    if deployed_hash(ctx, api_id) != digest:
+    spec = desired_methods(ctx, backend, functions)
+    digest = spec_hash(spec, ctx.config.stage, api_access.stage_settings(ctx))
+    if ctx.config.access_logs:
+        api_access.ensure_access_log_group(ctx)
+    deployed = deployed_hash(ctx, api_id)
+    if deployed != digest:
         if not api.get("_new"):
-            ctx.outputs.publish(f"{NAME}.changes", route_changes(ctx, api_id, spec))
+            ctx.outputs.publish(f"{NAME}.changes", route_changes(ctx, api_id, spec, deployed, digest))
         _sync_routes(ctx, api_id, spec)
         _deploy(ctx, api_id, digest)
+    api_access.sync_permissions(ctx, api_id, functions)
+    if ctx.config.uses_api_keys:
+        api_access.ensure_usage_plan(ctx, api_id)
+    else:
+        api_access.delete_usage_plan(ctx)
+    # After a v1 <-> v2 switch the integrations now use the new link: the old one can go.
+    vpc_link.delete_unused(ctx, ctx.config.vpc_link)
     _delete_stale_stages(ctx, api_id)
+    if not ctx.config.access_logs:
+        api_access.delete_access_log_group(ctx)
     url = invoke_url(api_id, ctx.aws.region, ctx.config.stage)
     ctx.state.record(NAME, "invoke_url", url)
     ctx.outputs.publish("rest_api.invoke_url", url)
@@ -100,30 +141,59 @@ def apply(ctx: Context) -> None:
 
 
 def deployed_hash(ctx: Context, api_id: str) -> str | None:
+    """The hash the stage's description holds: set last, with the settings, by `_deploy`."""
     try:
         stage = ctx.aws.call("apigateway", "get_stage", restApiId=api_id,
                              stageName=ctx.config.stage)
-        deployment = ctx.aws.call("apigateway", "get_deployment", restApiId=api_id,
-                                  deploymentId=stage["deploymentId"])
     except AwsError as exc:
         if exc.code == "NotFoundException":
             return None
         raise
-    description = str(deployment.get("description", ""))
-    return description.rsplit(" ", 1)[-1] if description.startswith("gatewayproxy ") else None
+    description = str(stage.get("description", ""))
+    return description.removeprefix(MARKER) if description.startswith(MARKER) else None
 
 
-def route_changes(ctx: Context, api_id: str, spec: dict[str, dict[str, Any]]) -> list[str]:
-    """Routes added and removed, and a stage rename, in words."""
-    have = {f"{m} {path}" for path, item in _resources(ctx, api_id).items()
+def route_changes(ctx: Context, api_id: str, spec: dict[str, dict[str, Any]],
+                  deployed: str | None, digest: str) -> list[str]:
+    """Routes added and removed, auth and target changes, and a stage rename, in words."""
+    resources = _resources(ctx, api_id)
+    have = {f"{m} {path}" for path, item in resources.items()
             for m in item.get("resourceMethods") or {}}
     want = {f"{m} {path}" for path, methods in spec.items() for m in methods}
-    words = [f"+{r}" for r in sorted(want - have)] + [f"-{r}" for r in sorted(have - want)]
+    words = [f"+{r} ({_words(spec[r.split(' ', 1)[1]][r.split(' ', 1)[0]])})"
+             for r in sorted(want - have)] + [f"-{r}" for r in sorted(have - want)]
+    for entry in sorted(want & have):
+        method, path = entry.split(" ", 1)
+        current = ctx.aws.call("apigateway", "get_method", restApiId=api_id,
+                               resourceId=resources[path]["id"], httpMethod=method)
+        old, new = _words(_as_spec(current)), _words(spec[path][method])
+        if old != new:
+            words.append(f"{entry}: {old} -> {new}")
     stages = [s["stageName"] for s in
               ctx.aws.call("apigateway", "get_stages", restApiId=api_id).get("item", [])]
     if ctx.config.stage not in stages:
         words.append(f"stage: {', '.join(stages) or 'none'} -> {ctx.config.stage}")
+    if deployed is None or deployed.split(".")[-1] != digest.split(".")[-1]:
+        words.append("stage settings: throttling / access logs")
     return words or ["integrations changed: redeploy"]
+
+
+def _as_spec(current: dict[str, Any]) -> dict[str, Any]:
+    integration = current.get("methodIntegration") or {}
+    return {"method": {"authorizationType": current.get("authorizationType"),
+                       "apiKeyRequired": bool(current.get("apiKeyRequired"))},
+            "integration": {"type": integration.get("type"), "uri": integration.get("uri", "")}}
+
+
+def _words(body: dict[str, Any]) -> str:
+    """`auth api_key, target service` for one method's spec."""
+    method, integration = body["method"], body["integration"]
+    auth = ("api_key" if method.get("apiKeyRequired")
+            else "iam" if method.get("authorizationType") == "AWS_IAM" else "none")
+    uri = str(integration.get("uri", ""))
+    target = ("lambda:" + uri.split("/functions/")[-1].removesuffix("/invocations").split(":")[6]
+              if integration.get("type") == "AWS_PROXY" and "/functions/" in uri else "service")
+    return f"auth {auth}, target {target}"
 
 
 def _sync_routes(ctx: Context, api_id: str, spec: dict[str, dict[str, dict[str, Any]]]) -> None:
@@ -173,6 +243,7 @@ def _method_matches(current: dict[str, Any], body: dict[str, Any]) -> bool:
     integration = current.get("methodIntegration") or {}
     want = body["integration"]
     return (current.get("authorizationType") == body["method"]["authorizationType"]
+            and bool(current.get("apiKeyRequired")) == body["method"]["apiKeyRequired"]
             and (current.get("requestParameters") or {}) == body["method"]["requestParameters"]
             and integration.get("httpMethod") == want["integrationHttpMethod"]
             and all(integration.get(k) == want[k] for k in want
@@ -193,20 +264,34 @@ def _resources(ctx: Context, api_id: str) -> dict[str, dict[str, Any]]:
 
 
 def _deploy(ctx: Context, api_id: str, digest: str) -> None:
+    """Deploy, point the stage at it and apply the stage settings; the hash goes last, in the
+    same call as the settings, so a run cut short anywhere here is redone next time."""
     deployment = ctx.aws.call("apigateway", "create_deployment", restApiId=api_id,
-                              description=f"gatewayproxy {digest}")
+                              description=f"{MARKER}{digest}")
+    ops: list[dict[str, str]] = []
     try:
-        ctx.aws.call("apigateway", "get_stage", restApiId=api_id, stageName=ctx.config.stage)
+        stage = ctx.aws.call("apigateway", "get_stage", restApiId=api_id,
+                             stageName=ctx.config.stage)
+        ops.append({"op": "replace", "path": "/deploymentId", "value": deployment["id"]})
     except AwsError as exc:
         if exc.code != "NotFoundException":
             raise
-        ctx.aws.call("apigateway", "create_stage", restApiId=api_id, stageName=ctx.config.stage,
-                     deploymentId=deployment["id"], tags=ctx.tags(NAME, "stage"))
-    else:
-        ctx.aws.call("apigateway", "update_stage", restApiId=api_id, stageName=ctx.config.stage,
-                     patchOperations=[{"op": "replace", "path": "/deploymentId",
-                                       "value": deployment["id"]}])
+        stage = ctx.aws.call("apigateway", "create_stage", restApiId=api_id,
+                             stageName=ctx.config.stage, deploymentId=deployment["id"],
+                             description=f"{MARKER}(settings pending)",
+                             tags=ctx.tags(NAME, "stage"))
     ctx.state.record(NAME, "deployment_id", deployment["id"])
+    ops += api_access.settings_patch(ctx, stage)
+    ops.append({"op": "replace", "path": "/description", "value": f"{MARKER}{digest}"})
+    update: dict[str, Any] = {"restApiId": api_id, "stageName": ctx.config.stage, "patchOperations": ops}
+    try:
+        ctx.aws.call("apigateway", "update_stage", **update)
+    except AwsError as exc:
+        if exc.code != "BadRequestException" or "CloudWatch Logs role" not in exc.aws_message:
+            raise
+        api_access.ensure_account_log_role(ctx)
+        ctx.aws.call("apigateway", "update_stage", **update, retry=(api_access.NO_LOG_ROLE,),
+                     retry_for=120.0)
 
 
 def _delete_stale_stages(ctx: Context, api_id: str) -> None:
@@ -218,12 +303,17 @@ def _delete_stale_stages(ctx: Context, api_id: str) -> None:
 
 
 def destroy(ctx: Context) -> None:
+    # What refers to the API first: the plan is bound to its stage, the permissions name it.
+    api_access.remove_permissions(ctx)
+    api_access.delete_usage_plan(ctx)
+    api_access.delete_keys(ctx)
     api = find(ctx)
     if api is not None:
         ignore_missing(("NotFoundException",), lambda: ctx.aws.call(
             "apigateway", "delete_rest_api", restApiId=api["id"]))
     for key in ("rest_api_id", "deployment_id", "invoke_url"):
         ctx.state.forget(NAME, key)
+    api_access.delete_access_log_group(ctx)
 
 
 def status(ctx: Context) -> StepStatus:
@@ -238,11 +328,27 @@ def status(ctx: Context) -> StepStatus:
                           f"REST API or stage missing (drift): {exc.code}",
                           ctx.state.resources(NAME))
     url = invoke_url(api_id, ctx.aws.region, ctx.config.stage)
-    return StepStatus(NAME, ctx.state.is_done(NAME), True,
-                      f"stage {ctx.config.stage} on deployment {stage['deploymentId']}",
+    routes = [route_status(ctx, r) for r in ctx.config.routes]
+    lines = [f"stage {ctx.config.stage} on deployment {stage['deploymentId']}"]
+    lines += [f"{' '.join(r['methods'])} {r['path']}: auth {r['auth']}, target {r['target']}, "
+              f"throttle {r['throttle']}" for r in routes]
+    access_log = (stage.get("accessLogSettings") or {}).get("destinationArn")
+    return StepStatus(NAME, ctx.state.is_done(NAME), True, "\n".join(lines),
                       ctx.state.resources(NAME),
                       {"stage": ctx.config.stage, "deployment_id": stage["deploymentId"],
                        "last_updated": str(stage.get("lastUpdatedDate", "")),
-                       "invoke_url": url, "routes": [
-                           {"path": r.path, "methods": list(r.methods)}
-                           for r in ctx.config.routes]})
+                       "invoke_url": url, "routes": routes,
+                       "access_log_group": access_log.split(":log-group:")[-1] if access_log
+                       else None})
+
+
+def route_status(ctx: Context, route: Route) -> dict[str, Any]:
+    """A route as `status` shows it: who may call it, where it goes, how fast."""
+    throttle = route.throttle or ctx.config.throttle
+    words = (f"{throttle.rate:g}/s burst {throttle.burst}" if throttle else "account default")
+    if route.auth == "api_key":
+        plan = ctx.config.usage_plan
+        words += f"; per key {plan.rate:g}/s burst {plan.burst}" + (
+            f", {plan.quota}/{plan.quota_period}" if plan.quota else "")
+    return {"path": route.path, "methods": list(route.methods), "auth": route.auth,
+            "target": route.target, "throttle": words}

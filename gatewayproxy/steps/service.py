@@ -7,7 +7,7 @@ from typing import Any
 
 from gatewayproxy.config import subnet_cidrs
 from gatewayproxy.errors import AwsError, GatewayProxyError
-from gatewayproxy.steps import ec2, target_group
+from gatewayproxy.steps import autoscaling, ec2, target_group
 from gatewayproxy.steps.base import Context, StepStatus, ignore_missing
 from gatewayproxy.steps.cluster import SLR_NOT_READY
 
@@ -34,9 +34,21 @@ def apply(ctx: Context) -> None:
     # Tasks in private subnets pull their image through the NAT gateway: start them once it routes.
     ctx.outputs.need("nat_gateway.ready")
     service = _ensure_service(ctx, task_definition, group_arn, subnets, security_group)
+    _ensure_autoscaling(ctx)
     wait_stable(ctx, service)
     ctx.outputs.publish("service.stable", True)
     ctx.state.mark_done(NAME)
+
+
+def _ensure_autoscaling(ctx: Context) -> None:
+    cluster = ctx.outputs.need("cluster.name")
+    if ctx.config.autoscaling is None:
+        autoscaling.remove(ctx, cluster, service_name(ctx))
+        return
+    words = autoscaling.ensure(ctx, cluster, service_name(ctx))
+    if words:
+        earlier = list(ctx.outputs.get(f"{NAME}.changes") or [])
+        ctx.outputs.publish(f"{NAME}.changes", earlier + words)
 
 
 def _ensure_security_group(ctx: Context, vpc_id: str) -> str:
@@ -123,7 +135,8 @@ def _ensure_service(ctx: Context, task_definition: str, group_arn: str, subnets:
         if service["taskDefinition"] != task_definition:
             changes["taskDefinition"] = task_definition
             words.append("rolling update to the new task definition")
-        if service["desiredCount"] != ctx.config.desired_count:
+        # With autoscaling on, the desired count is its to move; desired_count only starts it.
+        if ctx.config.autoscaling is None and service["desiredCount"] != ctx.config.desired_count:
             changes["desiredCount"] = ctx.config.desired_count
             words.append(f"desired_count: {service['desiredCount']} -> {ctx.config.desired_count}")
         current = [_balancer(b) for b in service.get("loadBalancers", [])]
@@ -189,6 +202,7 @@ def _wait_inactive(ctx: Context, cluster: str) -> None:
 def destroy(ctx: Context) -> None:
     cluster = ctx.state.get("cluster", "cluster") or ctx.name("cluster")
     ctx.outputs.publish("cluster.name", cluster)
+    autoscaling.remove(ctx, cluster, service_name(ctx))  # first: it would scale the service back
     service = describe(ctx)
     if service is not None and ctx.owns(service.get("tags", [])):
         if service["status"] == "ACTIVE":
@@ -212,9 +226,14 @@ def status(ctx: Context) -> StepStatus:
                           ctx.state.resources(NAME))
     summary = (f"{service['runningCount']}/{service['desiredCount']} running, "
                f"{service['pendingCount']} pending")
+    cluster = ctx.state.get("cluster", "cluster") or ctx.name("cluster")
+    scaling = autoscaling.describe(ctx, cluster, service_name(ctx))
+    if scaling:
+        summary += f"; {scaling}"
     events = [e["message"] for e in service.get("events", [])[:3]]
     return StepStatus(NAME, ctx.state.is_done(NAME), _stable(service), summary,
                       ctx.state.resources(NAME),
                       {"running": service["runningCount"], "desired": service["desiredCount"],
                        "pending": service["pendingCount"], "events": events,
+                       "autoscaling": scaling,
                        "task_definition": service["taskDefinition"]})

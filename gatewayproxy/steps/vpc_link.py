@@ -1,15 +1,24 @@
-"""Step 8: the REST (v1) VPC link that lets API Gateway reach the internal NLB."""
+"""Step 8: the VPC link that lets API Gateway reach the internal NLB.
+
+`api.vpc_link = "v1"` (the default): the REST API's own link, bound to the NLB (AWS now calls it
+legacy). `"v2"`: an API Gateway v2 link, network interfaces in the private subnets with a
+security group of its own; the REST integrations then name the NLB (`integrationTarget`).
+Switching creates the new link here; the rest_api step moves the integrations to it, then deletes
+the old one (`delete_unused`), so there is never a second link of the same generation.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from gatewayproxy.errors import AwsError, GatewayProxyError
+from gatewayproxy.steps import ec2
 from gatewayproxy.steps.base import Context, StepStatus, ignore_missing
 
 NAME = "vpc_link"
-NEEDS = ("load_balancer.arn", "load_balancer.active")
+NEEDS = ("load_balancer.arn", "load_balancer.active", "cluster.vpc_id", "private_subnet.subnets")
 TIMEOUT = 20 * 60
+V2_SECURITY_GROUP = "vpc-link-security-group"
 
 
 def find(ctx: Context) -> dict[str, Any] | None:
@@ -35,7 +44,16 @@ def find(ctx: Context) -> dict[str, Any] | None:
 
 
 def apply(ctx: Context) -> None:
+    link_id = _apply_v2(ctx) if ctx.config.vpc_link == "v2" else _apply_v1(ctx)
+    ctx.outputs.publish("vpc_link.id", link_id)
+    ctx.outputs.publish("vpc_link.generation", ctx.config.vpc_link)
+    ctx.state.mark_done(NAME)
+
+
+def _apply_v1(ctx: Context) -> str:
     nlb_arn = ctx.outputs.need("load_balancer.arn")
+    if find_v2(ctx) is not None:
+        ctx.outputs.publish(f"{NAME}.changes", ["replace the v2 VPC link with a v1 link"])
     link = find(ctx)
     if link is not None and link.get("status") == "FAILED":
         _delete(ctx, link["id"])
@@ -45,11 +63,10 @@ def apply(ctx: Context) -> None:
         link = ctx.aws.call("apigateway", "create_vpc_link", name=ctx.name("link"),
                             description=f"gatewayproxy {ctx.stack}: API Gateway to the NLB",
                             targetArns=[nlb_arn], tags=ctx.tags(NAME, "vpc-link"))
-    link_id = link["id"]
+    link_id = str(link["id"])
     ctx.state.record(NAME, "vpc_link_id", link_id)
     wait_available(ctx, link)
-    ctx.outputs.publish("vpc_link.id", link_id)
-    ctx.state.mark_done(NAME)
+    return link_id
 
 
 def wait_available(ctx: Context, link: dict[str, Any]) -> None:
@@ -87,13 +104,118 @@ def _delete(ctx: Context, link_id: str) -> None:
 
 
 def destroy(ctx: Context) -> None:
-    link = find(ctx)
-    if link is not None:
-        _delete(ctx, link["id"])
-    ctx.state.forget(NAME, "vpc_link_id")
+    delete_unused(ctx, keep=None)
+
+
+def delete_unused(ctx: Context, keep: str | None) -> None:
+    """Delete the links of every generation but `keep` (None: all), and the v2 security group."""
+    was_done = ctx.state.is_done(NAME)
+    if keep != "v1":
+        link = find(ctx)
+        if link is not None:
+            _delete(ctx, link["id"])
+        ctx.state.forget(NAME, "vpc_link_id")
+    if keep != "v2":
+        link = find_v2(ctx)
+        if link is not None:
+            _delete_v2(ctx, link["VpcLinkId"])
+        ctx.state.forget(NAME, "vpc_link_v2_id")
+        # Its network interfaces leave slowly: ec2.delete retries while the group is in use.
+        ec2.delete(ctx, NAME, "security_group", ec2.SECURITY_GROUP, V2_SECURITY_GROUP,
+                   lambda g: ctx.aws.call("ec2", "delete_security_group", GroupId=g))
+    if keep is not None and was_done:
+        ctx.state.mark_done(NAME)  # the link in use is still there: only the old one went
+
+
+# -- v2 -----------------------------------------------------------------------------------------
+def find_v2(ctx: Context) -> dict[str, Any] | None:
+    """Ours by the id in the state, else by the stack's tag (link names are not unique)."""
+    link_id = ctx.state.get(NAME, "vpc_link_v2_id")
+    if link_id:
+        try:
+            link: dict[str, Any] = ctx.aws.call("apigatewayv2", "get_vpc_link", VpcLinkId=link_id)
+            if link.get("VpcLinkStatus") not in ("DELETING", "INACTIVE"):
+                return link
+        except AwsError as exc:
+            if exc.code != "NotFoundException":
+                raise
+    kwargs: dict[str, Any] = {}
+    while True:
+        page = ctx.aws.call("apigatewayv2", "get_vpc_links", **kwargs)
+        for item in page.get("Items", []):
+            if ctx.owns(item.get("Tags", {})) and item.get("VpcLinkStatus") not in (
+                    "DELETING", "INACTIVE"):
+                return dict(item)
+        if not page.get("NextToken"):
+            return None
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def _apply_v2(ctx: Context) -> str:
+    vpc_id = ctx.outputs.need("cluster.vpc_id")
+    subnets = ctx.outputs.need("private_subnet.subnets")
+    if find(ctx) is not None:
+        ctx.outputs.publish(f"{NAME}.changes", ["replace the v1 VPC link with a v2 link"])
+    group = ec2.ensure(ctx, NAME, "security_group", ec2.SECURITY_GROUP, V2_SECURITY_GROUP,
+                       lambda specs: ctx.aws.call(
+                           "ec2", "create_security_group", GroupName=ctx.name("link"),
+                           Description=f"gatewayproxy {ctx.stack}: API Gateway VPC link (v2) to the NLB",
+                           VpcId=vpc_id, TagSpecifications=specs, retry=ec2.JUST_CREATED))
+    link = find_v2(ctx)
+    if link is not None and link.get("VpcLinkStatus") == "FAILED":
+        _delete_v2(ctx, link["VpcLinkId"])
+        link = None
+    if link is None:
+        ctx.outputs.need("load_balancer.active")
+        link = ctx.aws.call("apigatewayv2", "create_vpc_link", Name=ctx.name("link"),
+                            SubnetIds=list(subnets), SecurityGroupIds=[group["GroupId"]],
+                            Tags=ctx.tags(NAME, "vpc-link-v2"))
+    link_id = str(link["VpcLinkId"])
+    ctx.state.record(NAME, "vpc_link_v2_id", link_id)
+    _wait_v2(ctx, link)
+    return link_id
+
+
+def _wait_v2(ctx: Context, link: dict[str, Any]) -> None:
+    link_id = link["VpcLinkId"]
+
+    def check(current: dict[str, Any] | None = None) -> tuple[bool, str]:
+        current = current or ctx.aws.call("apigatewayv2", "get_vpc_link", VpcLinkId=link_id,
+                                          retry=("NotFoundException",))
+        status = current.get("VpcLinkStatus", "?")
+        if status == "FAILED":
+            raise GatewayProxyError(f"VPC link (v2) {link_id} FAILED: "
+                                    f"{current.get('VpcLinkStatusMessage')}; run `gatewayproxy up` "
+                                    "again to replace it")
+        return status == "AVAILABLE", status
+
+    if check(link)[0]:
+        return
+    ctx.aws.wait(f"VPC link (v2) {link_id}", check, TIMEOUT, lambda m: ctx.report(NAME, m))
+
+
+def _delete_v2(ctx: Context, link_id: str) -> None:
+    deleted = ignore_missing(("NotFoundException",), lambda: ctx.aws.call(
+        "apigatewayv2", "delete_vpc_link", VpcLinkId=link_id))
+    if deleted:
+        def gone() -> tuple[bool, str]:
+            try:
+                link = ctx.aws.call("apigatewayv2", "get_vpc_link", VpcLinkId=link_id)
+            except AwsError as exc:
+                if exc.code == "NotFoundException":
+                    return True, "deleted"
+                raise
+            status = str(link.get("VpcLinkStatus"))
+            return status == "INACTIVE", status
+
+        ctx.aws.wait(f"VPC link (v2) {link_id} deletion", gone, TIMEOUT,
+                     lambda m: ctx.report(NAME, m))
+    ctx.state.forget(NAME, "vpc_link_v2_id")
 
 
 def status(ctx: Context) -> StepStatus:
+    if ctx.state.get(NAME, "vpc_link_v2_id") and not ctx.state.get(NAME, "vpc_link_id"):
+        return _status_v2(ctx)
     link_id = ctx.state.get(NAME, "vpc_link_id")
     if not link_id:
         return StepStatus(NAME, False, None, "not created")
@@ -103,6 +225,21 @@ def status(ctx: Context) -> StepStatus:
         return StepStatus(NAME, ctx.state.is_done(NAME), False, "VPC link missing (drift)",
                           ctx.state.resources(NAME))
     state = link.get("status", "?")
+    wanted = "" if ctx.config.vpc_link == "v1" else " (config says v2: run up)"
     return StepStatus(NAME, ctx.state.is_done(NAME), state == "AVAILABLE",
-                      f"VPC link (v1) {link_id} {state}", ctx.state.resources(NAME),
+                      f"VPC link (v1) {link_id} {state}{wanted}", ctx.state.resources(NAME),
                       {"status": state, "generation": "v1"})
+
+
+def _status_v2(ctx: Context) -> StepStatus:
+    link_id = ctx.state.get(NAME, "vpc_link_v2_id")
+    try:
+        link = ctx.aws.call("apigatewayv2", "get_vpc_link", VpcLinkId=link_id)
+    except AwsError:
+        return StepStatus(NAME, ctx.state.is_done(NAME), False, "VPC link (v2) missing (drift)",
+                          ctx.state.resources(NAME))
+    state = link.get("VpcLinkStatus", "?")
+    wanted = "" if ctx.config.vpc_link == "v2" else " (config says v1: run up)"
+    return StepStatus(NAME, ctx.state.is_done(NAME), state == "AVAILABLE",
+                      f"VPC link (v2) {link_id} {state}{wanted}", ctx.state.resources(NAME),
+                      {"status": state, "generation": "v2"})

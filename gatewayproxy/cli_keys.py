@@ -1,0 +1,137 @@
+"""`gatewayproxy keys`: create, list and revoke the API keys of a stack's `api_key` routes.
+
+A key's value is printed once, on stdout, by `keys create`, and stored nowhere by gatewayproxy
+(not in the state, not in logs): AWS keeps it, the user keeps the copy. Keys are found by the
+stack's tag and their name tag, so `list` and `revoke` need no state of their own.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import click
+
+
+@click.group()
+def keys() -> None:
+    """API keys for the routes with auth = "api_key" (in the stack's usage plan).
+
+    \b
+    Example:
+      gatewayproxy keys create mobile-app     # prints the key's value once
+      gatewayproxy keys list
+      gatewayproxy keys revoke mobile-app
+    """
+
+
+# After `keys` exists: cli.py may import this module from its own last line.
+from gatewayproxy import cli  # noqa: E402
+
+KEY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def _context(options: cli.Options, cfg: Any, state: Any) -> Any:
+    """The stack's context, checked to be in the right account, region and endpoint."""
+    engine = cli._engine(options, cfg, state, live=False, quiet=True)
+    engine.check_target()
+    return engine.ctx
+
+
+def _check_name(name: str) -> None:
+    if not KEY_NAME.fullmatch(name):
+        raise click.BadParameter("use 1 to 64 letters, digits, '.', '_' or '-', starting with a "
+                                 "letter or digit", param_hint="NAME")
+
+
+@keys.command("create")
+@click.argument("name")
+@cli.stack_options
+@cli.handle_errors
+def create(name: str, **kwargs: Any) -> None:
+    """Create an API key and print its value (the only time it is shown).
+
+    \b
+    Example:
+      KEY=$(gatewayproxy keys create mobile-app)
+      curl -H "x-api-key: $KEY" "$(gatewayproxy url)/answers"
+    """
+    from gatewayproxy.state import locked
+    from gatewayproxy.steps import api_access
+
+    _check_name(name)
+    options = cli.Options(**kwargs)
+    cfg, state = cli._load(options)
+    if not cfg.uses_api_keys:
+        raise click.ClickException(f"no route of stack {cfg.name} has auth = \"api_key\": "
+                                   "a key would open nothing")
+    with locked(state.path, "keys create"):
+        ctx = _context(options, cfg, state)
+        key_id, value = api_access.create_key(ctx, name)
+    click.echo(value)
+    click.echo(f"API key {name} created (id {key_id}). This is the only time its value is "
+               "shown: send it in the x-api-key header.", err=True)
+
+
+@keys.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@cli.stack_options
+@cli.handle_errors
+def list_(as_json: bool, **kwargs: Any) -> None:
+    """List the stack's API keys (names and ids; never their values).
+
+    \b
+    Example:
+      gatewayproxy keys list
+      gatewayproxy keys list --json | jq -r '.[].name'
+    """
+    from gatewayproxy.steps import api_access
+    from gatewayproxy.steps.base import tag_value
+
+    options = cli.Options(**kwargs)
+    ctx = _context(options, *cli._load(options))
+    plan = api_access.find_usage_plan(ctx)
+    rows = [{"name": tag_value(k.get("tags"), api_access.KEY_TAG), "id": k["id"],
+             "enabled": bool(k.get("enabled")), "created": str(k.get("createdDate", "")),
+             "in_usage_plan": plan is not None and api_access.key_in_plan(ctx, plan["id"], k["id"])}
+            for k in api_access.list_keys(ctx)]
+    rows.sort(key=lambda r: str(r["name"]))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo(f"stack {ctx.stack} has no API keys (create one: gatewayproxy keys create NAME)")
+        return
+    from rich.table import Table
+
+    table = Table(title=f"API keys of stack {ctx.stack}", title_justify="left")
+    for column in ("name", "id", "enabled", "in usage plan", "created"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(str(row["name"]), row["id"], "yes" if row["enabled"] else "no",
+                      "yes" if row["in_usage_plan"] else "[red]no[/]", row["created"])
+    cli._console().print(table)
+
+
+@keys.command("revoke")
+@click.argument("name")
+@cli.stack_options
+@cli.handle_errors
+def revoke(name: str, **kwargs: Any) -> None:
+    """Delete an API key: requests that carry it are refused from then on.
+
+    \b
+    Example:
+      gatewayproxy keys revoke mobile-app
+    """
+    from gatewayproxy.state import locked
+    from gatewayproxy.steps import api_access
+
+    _check_name(name)
+    options = cli.Options(**kwargs)
+    cfg, state = cli._load(options)
+    with locked(state.path, "keys revoke"):
+        ctx = _context(options, cfg, state)
+        key_id = api_access.revoke_key(ctx, name)
+    click.echo(f"API key {name} ({key_id}) revoked")

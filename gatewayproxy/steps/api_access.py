@@ -1,0 +1,446 @@
+"""Who may call the API and how much: the usage plan and its API keys, the Lambda invoke
+permissions of Lambda routes, stage throttling and access logs. Used by the rest_api step, and
+by `gatewayproxy keys` for the keys.
+
+Everything here is found by the stack's tag, a fixed name or a fixed statement id before it is
+created, so a re-run after a crash converges instead of making a second one. An API key's value
+is returned to the caller once and never recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from gatewayproxy.config import Route
+from gatewayproxy.errors import AwsError, GatewayProxyError
+from gatewayproxy.steps.base import Context, ignore_missing, tag_value
+
+STEP = "rest_api"
+KEY_TAG = "gatewayproxy:key"
+LOG_RETENTION_DAYS = 30
+# One JSON object per request: enough to trace a call without logging its body or headers.
+ACCESS_LOG_FORMAT = json.dumps({
+    "requestId": "$context.requestId", "ip": "$context.identity.sourceIp",
+    "requestTime": "$context.requestTime", "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath", "status": "$context.status",
+    "responseLength": "$context.responseLength",
+    "integrationLatency": "$context.integrationLatency",
+}, separators=(",", ":"))
+# The account-wide role API Gateway needs to write any access log (AWS's own "one per account").
+ACCOUNT_LOG_ROLE = "gatewayproxy-apigateway-cloudwatch"
+NO_LOG_ROLE = "BadRequestException:CloudWatch Logs role"
+LOG_ROLE_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+        "logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogGroups",
+        "logs:DescribeLogStreams", "logs:PutLogEvents", "logs:GetLogEvents",
+        "logs:FilterLogEvents"]}],
+}
+
+
+def _pages(ctx: Context, operation: str, **params: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"limit": 500, **params}
+    while True:
+        page = ctx.aws.call("apigateway", operation, **kwargs)
+        items += page.get("items", [])
+        if not page.get("position"):
+            return items
+        kwargs["position"] = page["position"]
+
+
+# -- usage plan ---------------------------------------------------------------------------------
+def find_usage_plan(ctx: Context) -> dict[str, Any] | None:
+    """Ours by the stack's tag (usage plan names are not unique)."""
+    return next((p for p in _pages(ctx, "get_usage_plans") if ctx.owns(p.get("tags"))), None)
+
+
+def _wanted_plan(ctx: Context) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    plan = ctx.config.usage_plan
+    throttle = {"rateLimit": plan.rate, "burstLimit": plan.burst}
+    quota = {"limit": plan.quota, "period": plan.quota_period.upper()} if plan.quota else None
+    return throttle, quota
+
+
+def ensure_usage_plan(ctx: Context, api_id: str) -> str:
+    """The stack's usage plan, bound to the stage, with the config's limits."""
+    throttle, quota = _wanted_plan(ctx)
+    stage = {"apiId": api_id, "stage": ctx.config.stage}
+    plan = find_usage_plan(ctx)
+    if plan is None:
+        params: dict[str, Any] = {"quota": quota} if quota else {}
+        plan = ctx.aws.call("apigateway", "create_usage_plan", name=ctx.name("plan"),
+                            description=f"gatewayproxy {ctx.stack}: limits for API keys",
+                            apiStages=[stage], throttle=throttle,
+                            tags=ctx.tags(STEP, "usage-plan"), **params)
+        ctx.state.record(STEP, "usage_plan_id", plan["id"])
+        return str(plan["id"])
+    ctx.state.record(STEP, "usage_plan_id", plan["id"])
+    ops = _plan_patch(plan, stage, throttle, quota)
+    if ops:
+        ctx.report(STEP, "usage plan: " + ", ".join(o["path"] for o in ops))
+        ctx.aws.call("apigateway", "update_usage_plan", usagePlanId=plan["id"], patchOperations=ops)
+    return str(plan["id"])
+
+
+def _plan_patch(plan: dict[str, Any], stage: dict[str, str], throttle: dict[str, Any],
+                quota: dict[str, Any] | None) -> list[dict[str, str]]:
+    ops: list[dict[str, str]] = []
+    stages = [{"apiId": s.get("apiId"), "stage": s.get("stage")} for s in plan.get("apiStages") or []]
+    if stage not in stages:
+        ops.append({"op": "add", "path": "/apiStages", "value": f"{stage['apiId']}:{stage['stage']}"})
+    ops += [{"op": "remove", "path": "/apiStages", "value": f"{s['apiId']}:{s['stage']}"}
+            for s in stages if s != stage]
+    have = plan.get("throttle") or {}
+    for key in ("rateLimit", "burstLimit"):
+        if have.get(key) is None or float(have[key]) != float(throttle[key]):
+            ops.append({"op": "replace", "path": f"/throttle/{key}", "value": str(throttle[key])})
+    current = plan.get("quota") or {}
+    if quota is None and current:
+        ops.append({"op": "remove", "path": "/quota"})
+    elif quota is not None:
+        if current.get("limit") is None or int(current["limit"]) != quota["limit"]:
+            ops.append({"op": "replace", "path": "/quota/limit", "value": str(quota["limit"])})
+        if current.get("period") != quota["period"]:
+            ops.append({"op": "replace", "path": "/quota/period", "value": quota["period"]})
+    return ops
+
+
+def delete_usage_plan(ctx: Context) -> None:
+    """AWS refuses to delete a plan still bound to a stage: unbind, then delete."""
+    plan = find_usage_plan(ctx)
+    if plan is not None:
+        stages = plan.get("apiStages") or []
+        if stages:
+            ignore_missing(("NotFoundException",), ctx.aws.call, "apigateway", "update_usage_plan",
+                           usagePlanId=plan["id"], patchOperations=[
+                               {"op": "remove", "path": "/apiStages",
+                                "value": f"{s['apiId']}:{s['stage']}"} for s in stages])
+        ignore_missing(("NotFoundException",), ctx.aws.call, "apigateway", "delete_usage_plan",
+                       usagePlanId=plan["id"])
+    ctx.state.forget(STEP, "usage_plan_id")
+
+
+# -- API keys -----------------------------------------------------------------------------------
+def list_keys(ctx: Context) -> list[dict[str, Any]]:
+    """The stack's API keys, without their values."""
+    keys = [k for k in _pages(ctx, "get_api_keys", includeValues=False) if ctx.owns(k.get("tags"))]
+    for key in keys:
+        key.pop("value", None)  # some endpoints send it anyway; it must go no further
+    return keys
+
+
+def find_key(ctx: Context, name: str) -> dict[str, Any] | None:
+    return next((k for k in list_keys(ctx) if tag_value(k.get("tags"), KEY_TAG) == name), None)
+
+
+def key_in_plan(ctx: Context, plan_id: str, key_id: str) -> bool:
+    try:
+        ctx.aws.call("apigateway", "get_usage_plan_key", usagePlanId=plan_id, keyId=key_id)
+    except AwsError as exc:
+        if exc.code == "NotFoundException":
+            return False
+        raise
+    return True
+
+
+def create_key(ctx: Context, name: str) -> tuple[str, str]:
+    """A new enabled key in the stack's usage plan: (id, value). The value exists only here."""
+    plan = find_usage_plan(ctx)
+    if plan is None:
+        raise GatewayProxyError(f"stack {ctx.stack} has no usage plan: give a route "
+                                "auth = \"api_key\" and run `gatewayproxy up` first")
+    existing = find_key(ctx, name)
+    if existing is not None:
+        if key_in_plan(ctx, plan["id"], existing["id"]):
+            raise GatewayProxyError(f"API key {name} already exists; `gatewayproxy keys revoke "
+                                    f"{name}` first to replace it")
+        # An earlier create stopped before the key joined the plan: its value was never shown.
+        ignore_missing(("NotFoundException",), ctx.aws.call, "apigateway", "delete_api_key",
+                       apiKey=existing["id"])
+    key = ctx.aws.call("apigateway", "create_api_key", name=f"{ctx.stack}-{name}",
+                       description=f"gatewayproxy {ctx.stack}: key {name}", enabled=True,
+                       tags={**ctx.tags(STEP, "api-key"), KEY_TAG: name})
+    ctx.aws.call("apigateway", "create_usage_plan_key", usagePlanId=plan["id"], keyId=key["id"],
+                 keyType="API_KEY", retry=("NotFoundException",), retry_for=30.0)
+    return str(key["id"]), str(key["value"])
+
+
+def revoke_key(ctx: Context, name: str) -> str:
+    """Delete the key: requests carrying it are refused from then on. Returns its id."""
+    key = find_key(ctx, name)
+    if key is None:
+        raise GatewayProxyError(f"stack {ctx.stack} has no API key named {name} "
+                                "(see `gatewayproxy keys list`)")
+    _delete_key(ctx, key["id"])
+    return str(key["id"])
+
+
+def _delete_key(ctx: Context, key_id: str) -> None:
+    plan = find_usage_plan(ctx)
+    if plan is not None:
+        ignore_missing(("NotFoundException",), ctx.aws.call, "apigateway", "delete_usage_plan_key",
+                       usagePlanId=plan["id"], keyId=key_id)
+    ignore_missing(("NotFoundException",), ctx.aws.call, "apigateway", "delete_api_key",
+                   apiKey=key_id)
+
+
+def delete_keys(ctx: Context) -> None:
+    for key in list_keys(ctx):
+        _delete_key(ctx, key["id"])
+
+
+# -- Lambda routes ------------------------------------------------------------------------------
+def resolve_functions(ctx: Context) -> dict[str, str]:
+    """Each Lambda route's function (ARN or name in the config) -> its full ARN, checked to exist.
+
+    Runs before the step's first write, so a missing function stops `up` with nothing changed.
+    """
+    arns: dict[str, str] = {}
+    for wanted in sorted({r.function for r in ctx.config.routes if r.function}):
+        base, qualifier = split_arn(wanted) if wanted.startswith("arn:") else (wanted, None)
+        params: dict[str, Any] = {"Qualifier": qualifier} if qualifier else {}
+        try:
+            found = ctx.aws.call("lambda", "get_function", FunctionName=base, **params)
+        except AwsError as exc:
+            if exc.code != "ResourceNotFoundException":
+                raise
+            raise GatewayProxyError(
+                f"Lambda function {wanted} does not exist in {ctx.aws.region} (api.routes lambda); "
+                "create it first: gatewayproxy never creates or deletes functions") from None
+        arn = str(found["Configuration"]["FunctionArn"])
+        arn = split_arn(arn)[0] + (f":{qualifier}" if qualifier else "")
+        arns[wanted] = arn
+    return arns
+
+
+def split_arn(arn: str) -> tuple[str, str | None]:
+    """arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER] -> (unqualified ARN, qualifier)."""
+    parts = arn.split(":")
+    return ":".join(parts[:7]), (parts[7] if len(parts) > 7 else None)
+
+
+def lambda_uri(function_arn: str) -> str:
+    region = function_arn.split(":")[3]
+    return (f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}"
+            "/invocations")
+
+
+def statement_prefix(ctx: Context) -> str:
+    # Stack names never hold "--", so no other stack's prefix can start with this one.
+    return f"gatewayproxy-{ctx.stack}--"
+
+
+def statement_id(ctx: Context, route: Route, method: str) -> str:
+    digest = hashlib.sha256(route.path.encode()).hexdigest()[:12]
+    return f"{statement_prefix(ctx)}{method}-{digest}"
+
+
+def source_arn(ctx: Context, api_id: str, route: Route, method: str) -> str:
+    """Only this API, any stage, this method and path (path parameters match anything)."""
+    path = "/".join("*" if p.startswith("{") else p for p in route.parts)
+    verb = "*" if method == "ANY" else method
+    return (f"arn:aws:execute-api:{ctx.aws.region}:{ctx.aws.account_id}:{api_id}/*/{verb}/{path}")
+
+
+def wanted_permissions(ctx: Context, api_id: str, arns: dict[str, str]) -> dict[str, dict[str, str]]:
+    """function ARN -> statement id -> source ARN."""
+    wanted: dict[str, dict[str, str]] = {}
+    for route in ctx.config.routes:
+        if route.function:
+            for method in route.methods:
+                wanted.setdefault(arns[route.function], {})[statement_id(ctx, route, method)] = \
+                    source_arn(ctx, api_id, route, method)
+    return wanted
+
+
+def our_statements(ctx: Context, function_arn: str) -> dict[str, str | None]:
+    """The stack's statements in a function's policy: statement id -> source ARN."""
+    base, qualifier = split_arn(function_arn)
+    params: dict[str, Any] = {"Qualifier": qualifier} if qualifier else {}
+    try:
+        policy = ctx.aws.call("lambda", "get_policy", FunctionName=base, **params)
+    except AwsError as exc:
+        if exc.code == "ResourceNotFoundException":  # no policy, or no function any more
+            return {}
+        raise
+    statements = json.loads(policy.get("Policy") or "{}").get("Statement", [])
+    return {s["Sid"]: ((s.get("Condition") or {}).get("ArnLike") or {}).get("AWS:SourceArn")
+            for s in statements if str(s.get("Sid", "")).startswith(statement_prefix(ctx))}
+
+
+def sync_permissions(ctx: Context, api_id: str, arns: dict[str, str]) -> None:
+    """Exactly the invoke permissions the Lambda routes need: add missing, remove stale."""
+    wanted = wanted_permissions(ctx, api_id, arns)
+    known = set(ctx.state.get(STEP, "lambda_functions") or []) | set(wanted)
+    if not known:
+        return
+    # Recorded before the first add: after a crash, `down` knows which policies to clean.
+    ctx.state.record(STEP, "lambda_functions", sorted(known))
+    for function_arn in sorted(known):
+        have = our_statements(ctx, function_arn)
+        want = wanted.get(function_arn, {})
+        for sid, arn in have.items():
+            if want.get(sid) != arn:
+                _remove_permission(ctx, function_arn, sid)
+        for sid, arn in want.items():
+            if have.get(sid) != arn:
+                _add_permission(ctx, function_arn, sid, arn)
+    if wanted:
+        ctx.state.record(STEP, "lambda_functions", sorted(wanted))
+    else:
+        ctx.state.forget(STEP, "lambda_functions")
+
+
+def _add_permission(ctx: Context, function_arn: str, sid: str, arn: str) -> None:
+    base, qualifier = split_arn(function_arn)
+    params: dict[str, Any] = {"Qualifier": qualifier} if qualifier else {}
+    ctx.aws.call("lambda", "add_permission", FunctionName=base, StatementId=sid,
+                 Action="lambda:InvokeFunction", Principal="apigateway.amazonaws.com",
+                 SourceArn=arn, **params)
+
+
+def _remove_permission(ctx: Context, function_arn: str, sid: str) -> None:
+    base, qualifier = split_arn(function_arn)
+    params: dict[str, Any] = {"Qualifier": qualifier} if qualifier else {}
+    ignore_missing(("ResourceNotFoundException",), ctx.aws.call, "lambda", "remove_permission",
+                   FunctionName=base, StatementId=sid, **params)
+
+
+def remove_permissions(ctx: Context) -> None:
+    """Every statement of this stack in the functions the state or the config names."""
+    functions = set(ctx.state.get(STEP, "lambda_functions") or [])
+    for wanted in {r.function for r in ctx.config.routes if r.function}:
+        try:
+            functions |= set(resolve_functions_one(ctx, wanted))
+        except GatewayProxyError:
+            continue  # the function is gone, and its policy with it
+    for function_arn in sorted(functions):
+        for sid in our_statements(ctx, function_arn):
+            _remove_permission(ctx, function_arn, sid)
+    ctx.state.forget(STEP, "lambda_functions")
+
+
+def resolve_functions_one(ctx: Context, wanted: str) -> list[str]:
+    if wanted.startswith("arn:"):
+        return [wanted]
+    try:
+        found = ctx.aws.call("lambda", "get_function", FunctionName=wanted)
+    except AwsError as exc:
+        if exc.code == "ResourceNotFoundException":
+            raise GatewayProxyError(f"Lambda function {wanted} is gone") from None
+        raise
+    return [str(found["Configuration"]["FunctionArn"])]
+
+
+# -- stage throttling and access logs -----------------------------------------------------------
+def access_log_group(ctx: Context) -> str:
+    return f"/gatewayproxy/{ctx.stack}/access"
+
+
+def access_log_arn(ctx: Context) -> str:
+    return (f"arn:aws:logs:{ctx.aws.region}:{ctx.aws.account_id}:log-group:"
+            f"{access_log_group(ctx)}")
+
+
+def method_key(path: str, method: str) -> str:
+    """A stage method-settings key: `~1teams~1{team}/GET` (`/` escaped as `~1`), ANY as `*`."""
+    return path.replace("/", "~1") + "/" + ("*" if method == "ANY" else method)
+
+
+def stage_settings(ctx: Context) -> list[dict[str, str]]:
+    """The stage patch that applies the config's throttling and access logs (part of the hash)."""
+    ops: list[dict[str, str]] = []
+    keyed: list[tuple[str, Any]] = []
+    if ctx.config.throttle:
+        keyed.append(("*/*", ctx.config.throttle))
+    for route in ctx.config.routes:
+        if route.throttle:
+            keyed += [(method_key(route.path, m), route.throttle) for m in route.methods]
+    for key, throttle in keyed:
+        ops.append({"op": "replace", "path": f"/{key}/throttling/rateLimit",
+                    "value": str(float(throttle.rate))})
+        ops.append({"op": "replace", "path": f"/{key}/throttling/burstLimit",
+                    "value": str(throttle.burst)})
+    if ctx.config.access_logs:
+        ops.append({"op": "replace", "path": "/accessLogSettings/destinationArn",
+                    "value": access_log_arn(ctx)})
+        ops.append({"op": "replace", "path": "/accessLogSettings/format",
+                    "value": ACCESS_LOG_FORMAT})
+    return ops
+
+
+def settings_patch(ctx: Context, stage: dict[str, Any]) -> list[dict[str, str]]:
+    """The settings to apply, plus removal of throttling and logs the config no longer has."""
+    ops = stage_settings(ctx)
+    wanted = {op["path"].rsplit("/throttling/", 1)[0].lstrip("/") for op in ops
+              if "/throttling/" in op["path"]}
+    for key, setting in (stage.get("methodSettings") or {}).items():
+        if key not in wanted and ("throttlingRateLimit" in setting
+                                  or "throttlingBurstLimit" in setting):
+            ops.append({"op": "remove", "path": f"/{key}"})
+    if not ctx.config.access_logs and stage.get("accessLogSettings"):
+        ops.append({"op": "remove", "path": "/accessLogSettings"})
+    return ops
+
+
+def ensure_access_log_group(ctx: Context) -> None:
+    name = access_log_group(ctx)
+    found = _find_log_group(ctx, name)
+    if found is None:
+        try:
+            ctx.aws.call("logs", "create_log_group", logGroupName=name,
+                         tags=ctx.tags(STEP, "access-log-group"))
+        except AwsError as exc:
+            if exc.code != "ResourceAlreadyExistsException":
+                raise
+        found = {}
+    elif not ctx.owns(ctx.aws.call("logs", "list_tags_log_group", logGroupName=name)["tags"]):
+        raise GatewayProxyError(f"log group {name} exists but is not stack {ctx.stack}'s")
+    ctx.state.record(STEP, "access_log_group", name)
+    if found.get("retentionInDays") != LOG_RETENTION_DAYS:
+        ctx.aws.call("logs", "put_retention_policy", logGroupName=name,
+                     retentionInDays=LOG_RETENTION_DAYS)
+
+
+def delete_access_log_group(ctx: Context) -> None:
+    name = access_log_group(ctx)
+    if _find_log_group(ctx, name) is not None and ctx.owns(
+            ctx.aws.call("logs", "list_tags_log_group", logGroupName=name)["tags"]):
+        ignore_missing(("ResourceNotFoundException",), ctx.aws.call, "logs", "delete_log_group",
+                       logGroupName=name)
+    ctx.state.forget(STEP, "access_log_group")
+
+
+def _find_log_group(ctx: Context, name: str) -> dict[str, Any] | None:
+    groups = ctx.aws.call("logs", "describe_log_groups", logGroupNamePrefix=name)["logGroups"]
+    return next((dict(g) for g in groups if g["logGroupName"] == name), None)
+
+
+def ensure_account_log_role(ctx: Context) -> None:
+    """API Gateway writes access logs only once the account (per region) names a CloudWatch
+    role. Only called when AWS said none is set: then create ours and set it. It is
+    account-wide, like the ECS service-linked role, so `down` leaves it."""
+    ctx.report(STEP, "setting the account's API Gateway CloudWatch Logs role (once per region)")
+    try:
+        role = ctx.aws.call("iam", "get_role", RoleName=ACCOUNT_LOG_ROLE)["Role"]
+    except AwsError as exc:
+        if exc.code != "NoSuchEntity":
+            raise
+        trust = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": ctx.aws.account_id}}}]}
+        role = ctx.aws.call("iam", "create_role", RoleName=ACCOUNT_LOG_ROLE,
+                            AssumeRolePolicyDocument=json.dumps(trust),
+                            Description="API Gateway writes access logs (account setting, "
+                                        "made by gatewayproxy)",
+                            Tags=[{"Key": "gatewayproxy:account", "Value": "apigateway-logs"}])["Role"]
+    ctx.aws.call("iam", "put_role_policy", RoleName=ACCOUNT_LOG_ROLE, PolicyName="push-logs",
+                 PolicyDocument=json.dumps(LOG_ROLE_POLICY))
+    # A new role takes a few seconds before API Gateway may assume it.
+    ctx.aws.call("apigateway", "update_account", patchOperations=[
+        {"op": "replace", "path": "/cloudwatchRoleArn", "value": role["Arn"]}],
+        retry=("BadRequestException",), retry_for=120.0)

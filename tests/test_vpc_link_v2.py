@@ -1,0 +1,95 @@
+"""`api.vpc_link = "v2"`: an API Gateway v2 link in the private subnets, used from the REST
+integrations with `integrationTarget`; switching generations replaces the link, never doubles it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+from access_fixtures import run
+from conftest import REGION, Call, write_config
+from inventory import counts, inventory
+from test_lifecycle import EXPECTED
+
+V2 = {'stage = "live"\n': 'stage = "live"\nvpc_link = "v2"\n'}
+# The v2 link brings its own security group.
+EXPECTED_V2 = {**EXPECTED, "vpc_links": 0, "vpc_links_v2": 1, "security_groups": 2}
+
+
+def expected(counted: dict[str, int]) -> dict[str, int]:
+    return {kind: n for kind, n in counted.items() if n}
+
+
+@pytest.fixture
+def v2_stack(moto_account: None, config_file: Path) -> Path:
+    write_config(config_file, **V2)
+    result = run("up", config=config_file)
+    assert result.exit_code == 0, result.output
+    return config_file
+
+
+def test_v2_link_is_built_in_the_private_subnets_and_used_with_the_nlb_as_target(
+        moto_account: None, config_file: Path, calls: list[Call]) -> None:
+    write_config(config_file, **V2)
+    assert run("up", config=config_file).exit_code == 0
+    assert dict(counts(REGION)) == expected(EXPECTED_V2)
+    state = json.loads((config_file.parent / ".gatewayproxy/quizapi.state.json").read_text())
+    [create] = [c.params for c in calls if c.operation == "create_vpc_link"]
+    ec2 = boto3.client("ec2", region_name=REGION)
+    private = ec2.describe_subnets(Filters=[{"Name": "tag:gatewayproxy:step",
+                                             "Values": ["private_subnet"]}])["Subnets"]
+    assert sorted(create["SubnetIds"]) == sorted(s["SubnetId"] for s in private)
+    assert len(private) == 2
+    [group] = create["SecurityGroupIds"]
+    assert group == state["steps"]["vpc_link"]["resources"]["security_group"]
+    assert create["Tags"]["gatewayproxy:stack"] == "quizapi"
+    link_id = inventory(REGION)["vpc_links_v2"][0]
+    nlb = inventory(REGION)["load_balancers"][0]
+    integrations = [c.params for c in calls if c.operation == "put_integration"]
+    assert len(integrations) == 3
+    for sent in integrations:  # moto keeps neither connectionId nor integrationTarget
+        assert (sent["connectionType"], sent["connectionId"]) == ("VPC_LINK", link_id)
+        assert sent["integrationTarget"] == nlb
+    report = json.loads(run("status", "--json", config=config_file).stdout)
+    link = next(s for s in report["steps"] if s["name"] == "vpc_link")
+    assert link["details"]["generation"] == "v2" and link["summary"].startswith("VPC link (v2)")
+    assert report["healthy"]
+    assert run("down", "--yes", config=config_file).exit_code == 0
+    assert not any(inventory(REGION).values())
+
+
+def test_switching_v2_to_v1_replaces_the_link_and_redeploys(v2_stack: Path,
+                                                            calls: list[Call],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    old = inventory(REGION)["vpc_links_v2"]
+    write_config(v2_stack)  # back to the default: v1
+    monkeypatch.setenv("COLUMNS", "250")
+    plan = run("plan", config=v2_stack)
+    flat = " ".join(plan.stdout.split())
+    assert "vpc_link │ replace" in flat and "replace the v2 VPC link with a v1 link" in flat
+    calls.clear()
+    assert run("up", config=v2_stack).exit_code == 0
+    assert dict(counts(REGION)) == expected(EXPECTED)
+    assert inventory(REGION)["vpc_links_v2"] == [] and old
+    v1 = inventory(REGION)["vpc_links"][0]
+    sent = [c.params for c in calls if c.operation == "put_integration"]
+    assert sent and all(s["connectionId"] == v1 and "integrationTarget" not in s for s in sent)
+    ops = [c.operation for c in calls]
+    assert ops.index("create_deployment") < ops.index("delete_vpc_link")  # moved, then deleted
+    calls.clear()
+    assert run("up", config=v2_stack).exit_code == 0
+    assert [c for c in calls if not c.operation.startswith(("get_", "describe_", "list_"))] == []
+
+
+def test_switching_v1_to_v2_keeps_one_link(moto_account: None, config_file: Path) -> None:
+    assert run("up", config=config_file).exit_code == 0
+    write_config(config_file, **V2)
+    assert run("up", config=config_file).exit_code == 0
+    assert dict(counts(REGION)) == expected(EXPECTED_V2)
+    state = json.loads((config_file.parent / ".gatewayproxy/quizapi.state.json").read_text())
+    assert state["steps"]["vpc_link"]["done"]
+    assert "vpc_link_id" not in state["steps"]["vpc_link"]["resources"]
+    assert run("down", "--yes", config=config_file).exit_code == 0
+    assert not any(inventory(REGION).values())
