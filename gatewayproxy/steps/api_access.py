@@ -15,11 +15,11 @@ from typing import Any
 
 from gatewayproxy.config import Route
 from gatewayproxy.errors import AwsError, GatewayProxyError
+from gatewayproxy.steps import log_groups
 from gatewayproxy.steps.base import Context, ignore_missing, tag_value
 
 STEP = "rest_api"
 KEY_TAG = "gatewayproxy:key"
-LOG_RETENTION_DAYS = 30
 # One JSON object per request: enough to trace a call without logging its body or headers.
 ACCESS_LOG_FORMAT = json.dumps({
     "requestId": "$context.requestId", "ip": "$context.identity.sourceIp",
@@ -387,36 +387,11 @@ def settings_patch(ctx: Context, stage: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def ensure_access_log_group(ctx: Context) -> None:
-    name = access_log_group(ctx)
-    found = _find_log_group(ctx, name)
-    if found is None:
-        try:
-            ctx.aws.call("logs", "create_log_group", logGroupName=name,
-                         tags=ctx.tags(STEP, "access-log-group"))
-        except AwsError as exc:
-            if exc.code != "ResourceAlreadyExistsException":
-                raise
-        found = {}
-    elif not ctx.owns(ctx.aws.call("logs", "list_tags_log_group", logGroupName=name)["tags"]):
-        raise GatewayProxyError(f"log group {name} exists but is not stack {ctx.stack}'s")
-    ctx.state.record(STEP, "access_log_group", name)
-    if found.get("retentionInDays") != LOG_RETENTION_DAYS:
-        ctx.aws.call("logs", "put_retention_policy", logGroupName=name,
-                     retentionInDays=LOG_RETENTION_DAYS)
+    log_groups.ensure(ctx, STEP, "access_log_group", access_log_group(ctx), "access-log-group")
 
 
 def delete_access_log_group(ctx: Context) -> None:
-    name = access_log_group(ctx)
-    if _find_log_group(ctx, name) is not None and ctx.owns(
-            ctx.aws.call("logs", "list_tags_log_group", logGroupName=name)["tags"]):
-        ignore_missing(("ResourceNotFoundException",), ctx.aws.call, "logs", "delete_log_group",
-                       logGroupName=name)
-    ctx.state.forget(STEP, "access_log_group")
-
-
-def _find_log_group(ctx: Context, name: str) -> dict[str, Any] | None:
-    groups = ctx.aws.call("logs", "describe_log_groups", logGroupNamePrefix=name)["logGroups"]
-    return next((dict(g) for g in groups if g["logGroupName"] == name), None)
+    log_groups.delete(ctx, STEP, "access_log_group", access_log_group(ctx))
 
 
 def ensure_account_log_role(ctx: Context) -> None:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from gatewayproxy.errors import AwsError, GatewayProxyError
+from gatewayproxy.steps import log_groups
 from gatewayproxy.steps.base import Context, StepStatus, ignore_missing
 
 NAME = "task_definition"
@@ -20,7 +21,6 @@ def trust_policy(account_id: str) -> dict[str, Any]:
                        "Action": "sts:AssumeRole",
                        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}}}],
     }
-LOG_RETENTION_DAYS = 30
 
 
 def role_name(ctx: Context) -> str:
@@ -54,7 +54,7 @@ def container_definition(ctx: Context) -> dict[str, Any]:
 
 def apply(ctx: Context) -> None:
     role_arn = _ensure_role(ctx)
-    _ensure_log_group(ctx)
+    log_groups.ensure(ctx, NAME, "log_group", log_group(ctx), "log-group")
     arn = _ensure_task_definition(ctx, role_arn)
     ctx.outputs.publish("task_definition.arn", arn)
     ctx.state.mark_done(NAME)
@@ -82,30 +82,6 @@ def _ensure_role(ctx: Context) -> str:
     if EXECUTION_POLICY not in {p["PolicyArn"] for p in attached["AttachedPolicies"]}:
         ctx.aws.call("iam", "attach_role_policy", RoleName=name, PolicyArn=EXECUTION_POLICY)
     return str(role["Arn"])
-
-
-def _ensure_log_group(ctx: Context) -> None:
-    name = log_group(ctx)
-    found = _find_log_group(ctx, name)
-    if found is None:
-        try:
-            ctx.aws.call("logs", "create_log_group", logGroupName=name,
-                         tags=ctx.tags(NAME, "log-group"))
-        except AwsError as exc:
-            if exc.code != "ResourceAlreadyExistsException":
-                raise
-        found = {}
-    elif not ctx.owns(ctx.aws.call("logs", "list_tags_log_group", logGroupName=name)["tags"]):
-        raise GatewayProxyError(f"log group {name} exists but is not stack {ctx.stack}'s")
-    ctx.state.record(NAME, "log_group", name)
-    if found.get("retentionInDays") != LOG_RETENTION_DAYS:
-        ctx.aws.call("logs", "put_retention_policy", logGroupName=name,
-                     retentionInDays=LOG_RETENTION_DAYS)
-
-
-def _find_log_group(ctx: Context, name: str) -> dict[str, Any] | None:
-    groups = ctx.aws.call("logs", "describe_log_groups", logGroupNamePrefix=name)["logGroups"]
-    return next((g for g in groups if g["logGroupName"] == name), None)
 
 
 def desired_task_definition(ctx: Context, role_arn: str) -> dict[str, Any]:
@@ -202,12 +178,7 @@ def destroy(ctx: Context) -> None:
         for arn in _our_revisions(ctx):
             ctx.aws.call("ecs", "deregister_task_definition", taskDefinition=arn)
     ctx.state.forget(NAME, "task_definition_arn")
-    name = log_group(ctx)
-    if _find_log_group(ctx, name) is not None and ctx.owns(
-            ctx.aws.call("logs", "list_tags_log_group", logGroupName=name)["tags"]):
-        ignore_missing(("ResourceNotFoundException",), ctx.aws.call, "logs", "delete_log_group",
-                       logGroupName=name)
-    ctx.state.forget(NAME, "log_group")
+    log_groups.delete(ctx, NAME, "log_group", log_group(ctx))
     name = role_name(ctx)
     try:
         tags = ctx.aws.call("iam", "list_role_tags", RoleName=name)["Tags"]
