@@ -9,6 +9,7 @@ the old one (`delete_unused`), so there is never a second link of the same gener
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from gatewayproxy.errors import AwsError, GatewayProxyError
@@ -69,38 +70,62 @@ def _apply_v1(ctx: Context) -> str:
     return link_id
 
 
-def wait_available(ctx: Context, link: dict[str, Any]) -> None:
-    link_id = link["id"]
+@dataclass(frozen=True)
+class Generation:
+    """How API Gateway names one generation of VPC link: the same life, different words."""
+
+    label: str
+    service: str
+    id_param: str
+    id_key: str
+    status_key: str
+    message_key: str
+    state_key: str
+    gone: tuple[str, ...]  # statuses that mean deleted, besides NotFound
+
+
+V1 = Generation("VPC link", "apigateway", "vpcLinkId", "id", "status", "statusMessage",
+                "vpc_link_id", ())
+V2 = Generation("VPC link (v2)", "apigatewayv2", "VpcLinkId", "VpcLinkId", "VpcLinkStatus",
+                "VpcLinkStatusMessage", "vpc_link_v2_id", ("INACTIVE",))
+
+
+def wait_available(ctx: Context, link: dict[str, Any], gen: Generation = V1) -> None:
+    """Wait for AVAILABLE; FAILED ends the wait with AWS's reason."""
+    link_id = link[gen.id_key]
 
     def check(current: dict[str, Any] | None = None) -> tuple[bool, str]:
-        current = current or ctx.aws.call("apigateway", "get_vpc_link", vpcLinkId=link_id,
-                                          retry=("NotFoundException",))
-        status = current.get("status", "?")
+        current = current or ctx.aws.call(gen.service, "get_vpc_link", retry=("NotFoundException",),
+                                          **{gen.id_param: link_id})
+        status = current.get(gen.status_key, "?")
         if status == "FAILED":
-            raise GatewayProxyError(f"VPC link {link_id} FAILED: {current.get('statusMessage')}; "
-                                    "run `gatewayproxy up` again to replace it")
+            raise GatewayProxyError(f"{gen.label} {link_id} FAILED: "
+                                    f"{current.get(gen.message_key)}; run `gatewayproxy up` again "
+                                    "to replace it")
         return status == "AVAILABLE", status
 
     if check(link)[0]:
         return
-    ctx.aws.wait(f"VPC link {link_id}", check, TIMEOUT, lambda m: ctx.report(NAME, m))
+    ctx.aws.wait(f"{gen.label} {link_id}", check, TIMEOUT, lambda m: ctx.report(NAME, m))
 
 
-def _delete(ctx: Context, link_id: str) -> None:
-    deleted = ignore_missing(("NotFoundException",), lambda: ctx.aws.call(
-        "apigateway", "delete_vpc_link", vpcLinkId=link_id))
-    if deleted:
+def _delete(ctx: Context, link_id: str, gen: Generation = V1) -> None:
+    """Delete the link and wait until AWS no longer knows it (its NLB is free only then)."""
+    ids: dict[str, Any] = {gen.id_param: link_id}
+    if ignore_missing(("NotFoundException",), ctx.aws.call, gen.service, "delete_vpc_link", **ids):
         def gone() -> tuple[bool, str]:
             try:
-                link = ctx.aws.call("apigateway", "get_vpc_link", vpcLinkId=link_id)
+                link = ctx.aws.call(gen.service, "get_vpc_link", **ids)
             except AwsError as exc:
                 if exc.code == "NotFoundException":
                     return True, "deleted"
                 raise
-            return False, str(link.get("status"))
+            status = str(link.get(gen.status_key))
+            return status in gen.gone, status
 
-        ctx.aws.wait(f"VPC link {link_id} deletion", gone, TIMEOUT, lambda m: ctx.report(NAME, m))
-    ctx.state.forget(NAME, "vpc_link_id")
+        ctx.aws.wait(f"{gen.label} {link_id} deletion", gone, TIMEOUT,
+                     lambda m: ctx.report(NAME, m))
+    ctx.state.forget(NAME, gen.state_key)
 
 
 def destroy(ctx: Context) -> None:
@@ -118,7 +143,7 @@ def delete_unused(ctx: Context, keep: str | None) -> None:
     if keep != "v2":
         link = find_v2(ctx)
         if link is not None:
-            _delete_v2(ctx, link["VpcLinkId"])
+            _delete(ctx, link["VpcLinkId"], V2)
         ctx.state.forget(NAME, "vpc_link_v2_id")
         # Its network interfaces leave slowly: ec2.delete retries while the group is in use.
         ec2.delete(ctx, NAME, "security_group", ec2.SECURITY_GROUP, V2_SECURITY_GROUP,
@@ -163,7 +188,7 @@ def _apply_v2(ctx: Context) -> str:
                            VpcId=vpc_id, TagSpecifications=specs, retry=ec2.JUST_CREATED))
     link = find_v2(ctx)
     if link is not None and link.get("VpcLinkStatus") == "FAILED":
-        _delete_v2(ctx, link["VpcLinkId"])
+        _delete(ctx, link["VpcLinkId"], V2)
         link = None
     if link is None:
         ctx.outputs.need("load_balancer.active")
@@ -172,45 +197,8 @@ def _apply_v2(ctx: Context) -> str:
                             Tags=ctx.tags(NAME, "vpc-link-v2"))
     link_id = str(link["VpcLinkId"])
     ctx.state.record(NAME, "vpc_link_v2_id", link_id)
-    _wait_v2(ctx, link)
+    wait_available(ctx, link, V2)
     return link_id
-
-
-def _wait_v2(ctx: Context, link: dict[str, Any]) -> None:
-    link_id = link["VpcLinkId"]
-
-    def check(current: dict[str, Any] | None = None) -> tuple[bool, str]:
-        current = current or ctx.aws.call("apigatewayv2", "get_vpc_link", VpcLinkId=link_id,
-                                          retry=("NotFoundException",))
-        status = current.get("VpcLinkStatus", "?")
-        if status == "FAILED":
-            raise GatewayProxyError(f"VPC link (v2) {link_id} FAILED: "
-                                    f"{current.get('VpcLinkStatusMessage')}; run `gatewayproxy up` "
-                                    "again to replace it")
-        return status == "AVAILABLE", status
-
-    if check(link)[0]:
-        return
-    ctx.aws.wait(f"VPC link (v2) {link_id}", check, TIMEOUT, lambda m: ctx.report(NAME, m))
-
-
-def _delete_v2(ctx: Context, link_id: str) -> None:
-    deleted = ignore_missing(("NotFoundException",), lambda: ctx.aws.call(
-        "apigatewayv2", "delete_vpc_link", VpcLinkId=link_id))
-    if deleted:
-        def gone() -> tuple[bool, str]:
-            try:
-                link = ctx.aws.call("apigatewayv2", "get_vpc_link", VpcLinkId=link_id)
-            except AwsError as exc:
-                if exc.code == "NotFoundException":
-                    return True, "deleted"
-                raise
-            status = str(link.get("VpcLinkStatus"))
-            return status == "INACTIVE", status
-
-        ctx.aws.wait(f"VPC link (v2) {link_id} deletion", gone, TIMEOUT,
-                     lambda m: ctx.report(NAME, m))
-    ctx.state.forget(NAME, "vpc_link_v2_id")
 
 
 def status(ctx: Context) -> StepStatus:
