@@ -88,6 +88,7 @@ def test_up_converges_after_a_crash_at_each_access_write(crasher: CrashAfter, aw
     points = crasher.points()
     engine(state_path, aws).down()
     assert len(points) >= 9
+    print(f"\nup: {len(points)} API-access crash points")
     for at in points:
         crasher.arm(at)
         with pytest.raises(Crash) as crash:
@@ -114,6 +115,7 @@ def test_down_converges_after_a_crash_at_each_access_write(crasher: CrashAfter, 
     engine(state_path, aws).down()
     points = crasher.points()
     assert len(points) >= 8
+    print(f"\ndown: {len(points)} API-access crash points")
     for at in points:
         crasher.arm(None)
         up_with_a_key()
