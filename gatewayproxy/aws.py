@@ -179,6 +179,9 @@ class Aws:
             raise ConfigError(
                 "no AWS region: set stack.region in the config, pass --region, or set AWS_REGION"
             )
+        if not self.endpoint_url and self.region not in _known_regions(self._session):
+            raise ConfigError(f"{self.region!r} is not an AWS region this botocore knows "
+                              "(check stack.region, --region or AWS_REGION)")
         self.cancel = threading.Event()
         self.read_only = False  # import: look, never change
         self.planning: list[PlannedCall] | None = None  # plan: note writes instead of sending
@@ -313,6 +316,12 @@ def _matches(retry: tuple[str, ...], code: str, message: str) -> bool:
         if want == code and needle.lower() in message.lower():
             return True
     return False
+
+
+def _known_regions(session: boto3.session.Session) -> set[str]:
+    """Every region of every partition in botocore's endpoint data (offline)."""
+    return {region for partition in session.get_available_partitions()
+            for region in session.get_available_regions("ec2", partition_name=partition)}
 
 
 @functools.cache

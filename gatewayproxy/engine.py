@@ -105,6 +105,9 @@ class Engine:
     # -- commands --------------------------------------------------------------------------
     def up(self) -> RunResult:
         self.check_target()
+        for step in steps.ORDER:  # what only AWS can tell is wrong with the config, before a write
+            if hasattr(step, "check"):
+                step.check(self.ctx)
         self.claim_target()
         deps = steps.dependencies()
         result = self._run(list(steps.ORDER), deps, lambda step: step.apply(self.ctx), "up")

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 from click.testing import CliRunner, Result
@@ -308,3 +309,26 @@ def test_missing_credentials_is_one_clear_line(moto_account: None, config_file: 
     assert result.output.strip().splitlines() == [
         "Error: no AWS credentials found: configure a profile (aws configure), pass --profile, "
         "or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"]
+
+
+def test_an_unknown_region_is_refused_before_any_call(config_file: Path, calls: list[Call]) -> None:
+    config_file.write_text(config_file.read_text().replace('region = "eu-west-1"',
+                                                           'region = "eu-fake-9"'))
+    result = run("up", config=config_file)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: 'eu-fake-9' is not an AWS region this botocore knows (check stack.region, "
+        "--region or AWS_REGION)"]
+    assert calls == []
+
+
+def test_more_zones_than_the_region_has_is_refused_before_any_write(
+        moto_account: None, config_file: Path, calls: list[Call]) -> None:
+    zones = len(boto3.client("ec2", region_name=REGION).describe_availability_zones()[
+        "AvailabilityZones"])
+    config_file.write_text(config_file.read_text().replace(
+        "[api]", f"[network]\navailability_zones = {zones + 1}\n\n[api]"))
+    result = run("up", config=config_file)
+    assert result.exit_code == 1
+    assert f"network.availability_zones = {zones + 1}, but {REGION} has {zones}" in result.output
+    assert writes(calls) == []

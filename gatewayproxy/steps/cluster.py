@@ -17,6 +17,11 @@ NEEDS: tuple[str, ...] = ()
 SLR_NOT_READY = "InvalidParameterException:service linked role"
 
 
+def check(ctx: Context) -> None:
+    """Before any write: the region must have the zones the config asks for."""
+    ec2.zones(ctx)
+
+
 def ensure_service_linked_role(ctx: Context) -> None:
     """ECS needs its service-linked role (once per account) for clusters and awsvpc services."""
     try:
@@ -38,8 +43,8 @@ def cluster_name(ctx: Context) -> str:
 
 
 def apply(ctx: Context) -> None:
+    azs = ec2.zones(ctx)  # first: too few zones in the region must stop us before the VPC exists
     vpc = _ensure_vpc(ctx)
-    azs = ec2.zones(ctx)
     # The private subnets (and the NLB after them, the longest chain) need only these two.
     ctx.outputs.publish("cluster.vpc_id", vpc["VpcId"])
     ctx.outputs.publish("cluster.zones", azs)
