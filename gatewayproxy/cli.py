@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from gatewayproxy.state import State
 
 F = TypeVar("F", bound=Callable[..., Any])
+CHANGING_COMMANDS = {"up", "down", "import"}
 
 
 @dataclass
@@ -75,8 +76,9 @@ def handle_errors(command: F) -> F:
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
             name = click.get_current_context().command.name
-            click.echo(f"\ninterrupted: everything made so far is in the state; run "
-                       f"`gatewayproxy {name}` to resume", err=True)
+            if name in CHANGING_COMMANDS:
+                click.echo(f"\ninterrupted: everything made so far is in the state; run "
+                           f"`gatewayproxy {name}` to resume", err=True)
             sys.exit(130)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
@@ -189,6 +191,8 @@ def up(no_check: bool, **kwargs: Any) -> None:
 
     options = Options(**kwargs)
     cfg, state = _load(options)
+    if options.state is None and not state.exists:
+        _refuse_a_renamed_stack(state.path, cfg.name)
     with locked(state.path, "up"):
         engine = _engine(options, cfg, state, live=True)
         try:
@@ -301,8 +305,12 @@ def logs(since: str, follow: bool, **kwargs: Any) -> None:
     cfg, state = _load(options)
     engine = _engine(options, cfg, state, live=False)
     engine.check_target()
+    printed = 0
     for line in logs_module.events(engine.ctx.aws, log_group(engine.ctx), seconds, follow):
         click.echo(line)
+        printed += 1
+    if not printed:
+        click.echo(f"no log lines in the last {since}", err=True)
 
 
 @main.command()
@@ -321,6 +329,27 @@ def url(**kwargs: Any) -> None:
     if not found:
         raise click.ClickException(f"stack {cfg.name} has no invoke URL yet: run `gatewayproxy up`")
     click.echo(found)
+
+
+def _refuse_a_renamed_stack(path: Path, name: str) -> None:
+    """A new stack name beside another stack's state is most likely a rename, which would build
+    a second stack and leave the first one billing."""
+    from gatewayproxy.errors import GatewayProxyError
+    from gatewayproxy.state import State
+
+    for other in sorted(path.parent.glob("*.state.json")):
+        stack = other.name.removesuffix(".state.json")
+        if stack == name:
+            continue
+        try:
+            existing = State.load(other, stack)
+        except GatewayProxyError:
+            continue
+        if not existing.is_empty:
+            raise click.ClickException(
+                f"this folder already holds stack {stack!r} ({other}); renaming it to {name!r} "
+                f"would build a second stack: run `gatewayproxy down` with the old name first, "
+                "or pass --state to keep both")
 
 
 @main.command()

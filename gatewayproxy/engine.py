@@ -17,7 +17,13 @@ from typing import Any
 
 from gatewayproxy import steps
 from gatewayproxy.aws import PlannedCall
-from gatewayproxy.errors import Cancelled, StepFailed, WouldWrite, WrongTargetError
+from gatewayproxy.errors import (
+    Cancelled,
+    GatewayProxyError,
+    StepFailed,
+    WouldWrite,
+    WrongTargetError,
+)
 from gatewayproxy.progress import Reporter
 from gatewayproxy.steps.base import STACK_TAG, Context, StepStatus
 
@@ -292,6 +298,8 @@ class Engine:
             name, exc = failed[0]
             if not isinstance(exc, Exception):
                 raise exc  # KeyboardInterrupt, SystemExit, a simulated crash: as it came
+            if command == "plan":
+                raise GatewayProxyError(f"step {name}: {exc}") from exc
             raise StepFailed(name, exc, f"gatewayproxy {command}"
                              + (" --yes" if command == "down" else "")) from exc
         return RunResult([results[step.NAME] for step in order])

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -74,6 +75,9 @@ def start(port: int = DEFAULT_PORT, timeout: float = 30.0) -> Sandbox:
     except ImportError:
         raise GatewayProxyError(
             "the sandbox needs moto's server: pip install 'gatewayproxy[sandbox]'") from None
+    if not _port_free(port):
+        raise GatewayProxyError(f"port {port} on 127.0.0.1 is in use (another sandbox or program); "
+                                "pick another with --port")
     directory = home()
     directory.mkdir(parents=True, exist_ok=True)
     log = open(directory / "sandbox.log", "ab")  # noqa: SIM115 - handed to the child
@@ -95,6 +99,15 @@ def start(port: int = DEFAULT_PORT, timeout: float = 30.0) -> Sandbox:
         time.sleep(0.2)
     _record().write_text(json.dumps({"pid": sandbox.pid, "port": port}))
     return sandbox
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def stop() -> bool:

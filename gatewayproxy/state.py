@@ -18,6 +18,8 @@ from typing import Any
 from gatewayproxy.errors import StateError
 
 FORMAT = "gatewayproxy-state"
+# Recorded values that are choices or tokens, not AWS resources.
+NOT_RESOURCES = {"availability_zones", "client_token", "invoke_url"}
 VERSION = 1
 
 
@@ -127,7 +129,9 @@ class State:
 
     @property
     def is_empty(self) -> bool:
-        return not any(entry.get("resources") for entry in self._data["steps"].values())
+        """True when no AWS resource is recorded (choices such as the zones do not count)."""
+        return not any(set(entry.get("resources", {})) - NOT_RESOURCES
+                       for entry in self._data["steps"].values())
 
     def as_dict(self) -> dict[str, Any]:
         with self._lock:

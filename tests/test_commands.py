@@ -125,3 +125,15 @@ def test_cost_estimate_by_component() -> None:
     assert monthly["API Gateway (REST)"] is None
     assert cost.estimate(cfg, "ap-south-2") is None
     assert "no list prices" in cost.describe(None, "ap-south-2")[0]
+
+
+def test_sandbox_start_refuses_a_port_in_use() -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = invoke("sandbox", "start", "--port", str(port))
+    assert result.exit_code == 1
+    assert f"port {port} on 127.0.0.1 is in use" in result.output

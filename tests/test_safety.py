@@ -332,3 +332,30 @@ def test_more_zones_than_the_region_has_is_refused_before_any_write(
     assert result.exit_code == 1
     assert f"network.availability_zones = {zones + 1}, but {REGION} has {zones}" in result.output
     assert writes(calls) == []
+
+
+def test_a_renamed_stack_is_refused_rather_than_built_twice(moto_account: None,
+                                                            config_file: Path) -> None:
+    assert run("up", config=config_file).exit_code == 0
+    config_file.write_text(config_file.read_text().replace('name = "quizapi"', 'name = "quiz2"'))
+    result = run("up", config=config_file)
+    assert result.exit_code == 1
+    assert "already holds stack 'quizapi'" in result.output and "down" in result.output
+    assert dict(counts(REGION)) == EXPECTED
+
+
+def test_import_of_nothing_writes_no_state(moto_account: None, config_file: Path) -> None:
+    result = run("import", config=config_file)
+    assert result.exit_code == 0
+    assert "found nothing tagged gatewayproxy:stack=quizapi" in result.output
+    assert not state_path(config_file).exists()
+
+
+def test_a_failed_plan_says_what_is_wrong_not_how_to_resume(moto_account: None,
+                                                           config_file: Path) -> None:
+    assert run("up", config=config_file).exit_code == 0
+    config_file.write_text(config_file.read_text().replace(
+        "[api]", '[network]\nvpc_cidr = "10.30.0.0/16"\n\n[api]'))
+    result = run("plan", config=config_file)
+    assert result.exit_code == 1
+    assert "vpc_cidr changed" in result.output and "to resume" not in result.output
