@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from gatewayproxy import __version__
+from gatewayproxy.config import CONFIG_FILE
 
 if TYPE_CHECKING:
     from gatewayproxy.aws import Aws
@@ -45,7 +46,7 @@ def stack_options(command: F) -> F:
     """The options every stack command takes."""
     options = [
         click.option("-c", "--config", "config", type=click.Path(dir_okay=False, path_type=Path),
-                     default=Path("gatewayproxy.toml"), show_default=True,
+                     default=Path(CONFIG_FILE), show_default=True,
                      help="The stack's config file."),
         click.option("--state", "state", type=click.Path(dir_okay=False, path_type=Path),
                      help="State file [default: .gatewayproxy/<stack>.state.json beside the config]."),
@@ -209,7 +210,7 @@ def up(no_check: bool, **kwargs: Any) -> None:
 
 @main.command()
 @click.option("-c", "--config", "config", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("gatewayproxy.toml"), show_default=True, help="Where to write it.")
+              default=Path(CONFIG_FILE), show_default=True, help="Where to write it.")
 @click.option("--name", help="Stack name [default: from the folder's name].")
 @click.option("--image", help="Container image [default: public nginx].")
 @click.option("--port", type=click.IntRange(1, 65535), help="Container port [default: 80].")

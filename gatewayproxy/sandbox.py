@@ -18,7 +18,6 @@ from pathlib import Path
 from gatewayproxy.errors import GatewayProxyError
 
 DEFAULT_PORT = 4566
-SANDBOX_ACCOUNT = "123456789012"
 SANDBOX_REGION = "us-east-1"
 
 

@@ -33,18 +33,15 @@ class Kind:
     items: str
     id_key: str
     tag_type: str
-    id_filter: str
 
 
-VPC = Kind("describe_vpcs", "Vpcs", "VpcId", "vpc", "vpc-id")
-SUBNET = Kind("describe_subnets", "Subnets", "SubnetId", "subnet", "subnet-id")
+VPC = Kind("describe_vpcs", "Vpcs", "VpcId", "vpc")
+SUBNET = Kind("describe_subnets", "Subnets", "SubnetId", "subnet")
 IGW = Kind("describe_internet_gateways", "InternetGateways", "InternetGatewayId",
-           "internet-gateway", "internet-gateway-id")
-ROUTE_TABLE = Kind("describe_route_tables", "RouteTables", "RouteTableId", "route-table",
-                   "route-table-id")
-SECURITY_GROUP = Kind("describe_security_groups", "SecurityGroups", "GroupId", "security-group",
-                      "group-id")
-ADDRESS = Kind("describe_addresses", "Addresses", "AllocationId", "elastic-ip", "allocation-id")
+           "internet-gateway")
+ROUTE_TABLE = Kind("describe_route_tables", "RouteTables", "RouteTableId", "route-table")
+SECURITY_GROUP = Kind("describe_security_groups", "SecurityGroups", "GroupId", "security-group")
+ADDRESS = Kind("describe_addresses", "Addresses", "AllocationId", "elastic-ip")
 
 
 def find(ctx: Context, kind: Kind, resource: str) -> dict[str, Any] | None:

@@ -15,7 +15,6 @@ NAME = "service"
 NEEDS = ("task_definition.arn", "cluster.vpc_id", "private_subnet.subnets", "load_balancer.arn",
          "nat_gateway.ready")
 TIMEOUT = 20 * 60
-LISTENER_PORT = 80
 
 
 def service_name(ctx: Context) -> str:
