@@ -74,6 +74,7 @@ def _apply_v1(ctx: Context) -> str:
 class Generation:
     """How API Gateway names one generation of VPC link: the same life, different words."""
 
+    generation: str
     label: str
     service: str
     id_param: str
@@ -84,9 +85,9 @@ class Generation:
     gone: tuple[str, ...]  # statuses that mean deleted, besides NotFound
 
 
-V1 = Generation("VPC link", "apigateway", "vpcLinkId", "id", "status", "statusMessage",
+V1 = Generation("v1", "VPC link", "apigateway", "vpcLinkId", "id", "status", "statusMessage",
                 "vpc_link_id", ())
-V2 = Generation("VPC link (v2)", "apigatewayv2", "VpcLinkId", "VpcLinkId", "VpcLinkStatus",
+V2 = Generation("v2", "VPC link (v2)", "apigatewayv2", "VpcLinkId", "VpcLinkId", "VpcLinkStatus",
                 "VpcLinkStatusMessage", "vpc_link_v2_id", ("INACTIVE",))
 
 
@@ -202,32 +203,19 @@ def _apply_v2(ctx: Context) -> str:
 
 
 def status(ctx: Context) -> StepStatus:
-    if ctx.state.get(NAME, "vpc_link_v2_id") and not ctx.state.get(NAME, "vpc_link_id"):
-        return _status_v2(ctx)
-    link_id = ctx.state.get(NAME, "vpc_link_id")
+    v2_only = ctx.state.get(NAME, V2.state_key) and not ctx.state.get(NAME, V1.state_key)
+    gen = V2 if v2_only else V1
+    link_id = ctx.state.get(NAME, gen.state_key)
     if not link_id:
         return StepStatus(NAME, False, None, "not created")
     try:
-        link = ctx.aws.call("apigateway", "get_vpc_link", vpcLinkId=link_id)
+        link = ctx.aws.call(gen.service, "get_vpc_link", **{gen.id_param: link_id})
     except AwsError:
-        return StepStatus(NAME, ctx.state.is_done(NAME), False, "VPC link missing (drift)",
+        return StepStatus(NAME, ctx.state.is_done(NAME), False, f"{gen.label} missing (drift)",
                           ctx.state.resources(NAME))
-    state = link.get("status", "?")
-    wanted = "" if ctx.config.vpc_link == "v1" else " (config says v2: run up)"
+    state = link.get(gen.status_key, "?")
+    wanted = "" if ctx.config.vpc_link == gen.generation else \
+        f" (config says {ctx.config.vpc_link}: run up)"
     return StepStatus(NAME, ctx.state.is_done(NAME), state == "AVAILABLE",
-                      f"VPC link (v1) {link_id} {state}{wanted}", ctx.state.resources(NAME),
-                      {"status": state, "generation": "v1"})
-
-
-def _status_v2(ctx: Context) -> StepStatus:
-    link_id = ctx.state.get(NAME, "vpc_link_v2_id")
-    try:
-        link = ctx.aws.call("apigatewayv2", "get_vpc_link", VpcLinkId=link_id)
-    except AwsError:
-        return StepStatus(NAME, ctx.state.is_done(NAME), False, "VPC link (v2) missing (drift)",
-                          ctx.state.resources(NAME))
-    state = link.get("VpcLinkStatus", "?")
-    wanted = "" if ctx.config.vpc_link == "v2" else " (config says v1: run up)"
-    return StepStatus(NAME, ctx.state.is_done(NAME), state == "AVAILABLE",
-                      f"VPC link (v2) {link_id} {state}{wanted}", ctx.state.resources(NAME),
-                      {"status": state, "generation": "v2"})
+                      f"VPC link ({gen.generation}) {link_id} {state}{wanted}",
+                      ctx.state.resources(NAME), {"status": state, "generation": gen.generation})
