@@ -1,8 +1,10 @@
 """The local AWS emulator behind `gatewayproxy sandbox`: moto's server, made faithful enough for `up`.
 
-moto keeps ECS services at zero running tasks and loads no AWS managed policies by default; here
-services run their desired count at once and the managed policies exist, so `up`, `status` and
-`down` work end to end without an AWS account. Run as `python -m gatewayproxy.emulator --port N`.
+moto keeps ECS services at zero running tasks, loads no AWS managed policies by default and
+leaves an API Gateway resource's children behind when it deletes it; here services run their
+desired count at once, the managed policies exist and DeleteResource deletes the subtree, so
+`up`, `status` and `down` work end to end without an AWS account.
+Run as `python -m gatewayproxy.emulator --port N`.
 """
 
 from __future__ import annotations
@@ -84,10 +86,44 @@ def patch_moto_iam() -> None:
     models.IAMBackend._gatewayproxy_patched = True  # type: ignore[attr-defined]
 
 
+def patch_moto_apigateway() -> None:
+    """DeleteResource deletes the resource and every resource under it, as AWS does (rest_api
+    deletes only the top-most stale resource); moto removes that one alone, and the orphans it
+    leaves make GetResources fail for good. An unknown id is NotFoundException, not a 500."""
+    from moto.apigateway import exceptions, models
+
+    backend_class = models.APIGatewayBackend
+    if getattr(backend_class, "_gatewayproxy_patched", False):
+        return
+
+    def delete_resource(self: Any, function_id: str, resource_id: str) -> Any:
+        resources = self.get_rest_api(function_id).resources
+        if resource_id not in resources:
+            raise exceptions.ResourceIdNotFoundException()
+        for descendant in _descendants(resources, resource_id):
+            resources.pop(descendant)
+        return resources.pop(resource_id)
+
+    backend_class.delete_resource = delete_resource  # type: ignore[method-assign]
+    backend_class._gatewayproxy_patched = True  # type: ignore[attr-defined]
+
+
+def _descendants(resources: dict[str, Any], resource_id: str) -> list[str]:
+    """The ids of every resource below `resource_id`, at any depth."""
+    found: list[str] = []
+    parents = [resource_id]
+    while parents:
+        children = [rid for rid, r in resources.items() if r.parent_id in parents]
+        found += children
+        parents = children
+    return found
+
+
 def patch_moto() -> None:
     """Everything that makes moto a faithful enough AWS for gatewayproxy."""
     patch_moto_ecs()
     patch_moto_iam()
+    patch_moto_apigateway()
 
 
 def _register_tasks(backend: Any, service: Any, running: int | None = None) -> None:

@@ -101,23 +101,61 @@ def start(port: int = DEFAULT_PORT, timeout: float = 30.0) -> Sandbox:
 
 
 def _port_free(port: int) -> bool:
+    """Whether moto's server can listen on the port: bind and listen as it does, with
+    SO_REUSEADDR (werkzeug's BaseWSGIServer sets allow_reuse_address), so that connections of an
+    earlier sandbox still in TIME_WAIT do not count as "in use" and a listener does."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
+            probe.listen()
         except OSError:
             return False
     return True
 
 
-def stop() -> bool:
+def stop(grace: float = 5.0) -> bool:
+    """Stop the running sandbox; return only once its process is gone (SIGTERM, then SIGKILL
+    after `grace` seconds), so that its port is free for the next `start`."""
     sandbox = current()
     with contextlib.suppress(FileNotFoundError):
         _record().unlink()
     if sandbox is None:
         return False
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(sandbox.pid, signal.SIGTERM)
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 2.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(sandbox.pid, sig)
+        if _wait_gone(sandbox.pid, wait):
+            break
     return True
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not _gone(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _gone(pid: int) -> bool:
+    """True once the process has exited (a zombie has already closed its sockets)."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:  # our own child (tests): reap it
+            return True
+    except ChildProcessError:
+        pass  # not our child: ask the kernel
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:  # Linux: a zombie whose parent does not reap it (e.g. PID 1 in a container)
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def use(sandbox: Sandbox) -> None:
