@@ -129,9 +129,12 @@ def apply(ctx: Context) -> None:
         api_access.ensure_usage_plan(ctx, api_id)
     else:
         api_access.delete_usage_plan(ctx)
-    # After a v1 <-> v2 switch the integrations now use the new link: the old one can go.
-    vpc_link.delete_unused(ctx, ctx.config.vpc_link)
+    # Stages first: AWS refuses to delete a VPC link while any stage's deployment was made with
+    # it ("Cannot delete vpc link ... is referenced in [RESTApiId:Method:Resource:Stage]"), even
+    # when the integrations point elsewhere now. Then the only stage left is ours, deployed
+    # (the hash says so) with the link in use, and after a v1 <-> v2 switch the old link can go.
     _delete_stale_stages(ctx, api_id)
+    vpc_link.delete_unused(ctx, ctx.config.vpc_link)
     if not ctx.config.access_logs:
         api_access.delete_access_log_group(ctx)
     url = invoke_url(api_id, ctx.aws.region, ctx.config.stage)
