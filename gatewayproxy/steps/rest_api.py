@@ -71,6 +71,12 @@ def desired_methods(ctx: Context, backend: dict[str, str],
 
 
 def _service_integration(route: Route, method: str, backend: dict[str, str]) -> dict[str, Any]:
+    # The container sees exactly the route's path: a REST integration's `uri` spells the whole
+    # backend path, each `{name}` filled from `integration.request.path.name` (REST parameter
+    # mapping has no key for the whole path; `$context.requestOverride.path.<name>` overrides a
+    # parameter). The stage prefix AWS documents for private integrations comes from HTTP APIs,
+    # whose integration names a listener and no path ("Create private integrations for HTTP
+    # APIs": overwrite:path = $request.path to drop it); gatewayproxy makes no HTTP API.
     params = route.path_parameters
     backend_path = "/".join(p.replace("+}", "}") for p in route.parts)
     integration = {
