@@ -31,6 +31,15 @@ ACCESS_LOG_FORMAT = json.dumps({
 # The account-wide role API Gateway needs to write any access log (AWS's own "one per account").
 ACCOUNT_LOG_ROLE = "gatewayproxy-apigateway-cloudwatch"
 NO_LOG_ROLE = "BadRequestException:CloudWatch Logs role"
+# The trust AWS documents for this role ("Permissions for CloudWatch logging", set-up-logging;
+# the AWS::ApiGateway::Account example in CloudFormation): the service principal, no conditions.
+# An aws:SourceAccount condition is not in any of AWS's examples and reportedly makes
+# UpdateAccount refuse the role.
+LOG_ROLE_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
+                   "Action": "sts:AssumeRole"}],
+}
 LOG_ROLE_POLICY = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
@@ -93,19 +102,32 @@ def _plan_patch(plan: dict[str, Any], stage: dict[str, str], throttle: dict[str,
         ops.append({"op": "add", "path": "/apiStages", "value": f"{stage['apiId']}:{stage['stage']}"})
     ops += [{"op": "remove", "path": "/apiStages", "value": f"{s['apiId']}:{s['stage']}"}
             for s in stages if s != stage]
-    have = plan.get("throttle") or {}
-    for key in ("rateLimit", "burstLimit"):
-        if have.get(key) is None or float(have[key]) != float(throttle[key]):
-            ops.append({"op": "replace", "path": f"/throttle/{key}", "value": str(throttle[key])})
-    current = plan.get("quota") or {}
+    ops += _settings_patch("/throttle", plan.get("throttle"), throttle)
+    current = plan.get("quota")
     if quota is None and current:
         ops.append({"op": "remove", "path": "/quota"})
     elif quota is not None:
-        if current.get("limit") is None or int(current["limit"]) != quota["limit"]:
-            ops.append({"op": "replace", "path": "/quota/limit", "value": str(quota["limit"])})
-        if current.get("period") != quota["period"]:
-            ops.append({"op": "replace", "path": "/quota/period", "value": quota["period"]})
+        ops += _settings_patch("/quota", current, quota)
     return ops
+
+
+def _settings_patch(path: str, have: dict[str, Any] | None,
+                    want: dict[str, Any]) -> list[dict[str, str]]:
+    """Patch a plan's throttle or quota to `want`. AWS takes `replace` only on settings the plan
+    already has; a plan without them needs `add` (Terraform's resourceUsagePlanUpdate does the
+    same: OpAdd on /quota/limit, /quota/period when the plan had no quota_settings)."""
+    op = "replace" if have else "add"
+    have = have or {}
+    return [{"op": op, "path": f"{path}/{key}", "value": str(value)}
+            for key, value in want.items() if not _same(have.get(key), value)]
+
+
+def _same(have: Any, want: Any) -> bool:
+    if have is None:
+        return False
+    if isinstance(want, str):
+        return str(have) == want
+    return float(have) == float(want)
 
 
 def delete_usage_plan(ctx: Context) -> None:
@@ -404,15 +426,15 @@ def ensure_account_log_role(ctx: Context) -> None:
     except AwsError as exc:
         if exc.code != "NoSuchEntity":
             raise
-        trust = {"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"aws:SourceAccount": ctx.aws.account_id}}}]}
         role = ctx.aws.call("iam", "create_role", RoleName=ACCOUNT_LOG_ROLE,
-                            AssumeRolePolicyDocument=json.dumps(trust),
+                            AssumeRolePolicyDocument=json.dumps(LOG_ROLE_TRUST),
                             Description="API Gateway writes access logs (account setting, "
                                         "made by gatewayproxy)",
                             Tags=[{"Key": "gatewayproxy:account", "Value": "apigateway-logs"}])["Role"]
+    else:
+        # Made by an older gatewayproxy with an aws:SourceAccount condition: use the plain trust.
+        ctx.aws.call("iam", "update_assume_role_policy", RoleName=ACCOUNT_LOG_ROLE,
+                     PolicyDocument=json.dumps(LOG_ROLE_TRUST))
     ctx.aws.call("iam", "put_role_policy", RoleName=ACCOUNT_LOG_ROLE, PolicyName="push-logs",
                  PolicyDocument=json.dumps(LOG_ROLE_POLICY))
     # A new role takes a few seconds before API Gateway may assume it.

@@ -71,6 +71,12 @@ def desired_methods(ctx: Context, backend: dict[str, str],
 
 
 def _service_integration(route: Route, method: str, backend: dict[str, str]) -> dict[str, Any]:
+    # The container sees exactly the route's path: a REST integration's `uri` spells the whole
+    # backend path, each `{name}` filled from `integration.request.path.name` (REST parameter
+    # mapping has no key for the whole path; `$context.requestOverride.path.<name>` overrides a
+    # parameter). The stage prefix AWS documents for private integrations comes from HTTP APIs,
+    # whose integration names a listener and no path ("Create private integrations for HTTP
+    # APIs": overwrite:path = $request.path to drop it); gatewayproxy makes no HTTP API.
     params = route.path_parameters
     backend_path = "/".join(p.replace("+}", "}") for p in route.parts)
     integration = {
@@ -129,9 +135,12 @@ def apply(ctx: Context) -> None:
         api_access.ensure_usage_plan(ctx, api_id)
     else:
         api_access.delete_usage_plan(ctx)
-    # After a v1 <-> v2 switch the integrations now use the new link: the old one can go.
-    vpc_link.delete_unused(ctx, ctx.config.vpc_link)
+    # Stages first: AWS refuses to delete a VPC link while any stage's deployment was made with
+    # it ("Cannot delete vpc link ... is referenced in [RESTApiId:Method:Resource:Stage]"), even
+    # when the integrations point elsewhere now. Then the only stage left is ours, deployed
+    # (the hash says so) with the link in use, and after a v1 <-> v2 switch the old link can go.
     _delete_stale_stages(ctx, api_id)
+    vpc_link.delete_unused(ctx, ctx.config.vpc_link)
     if not ctx.config.access_logs:
         api_access.delete_access_log_group(ctx)
     url = invoke_url(api_id, ctx.aws.region, ctx.config.stage)

@@ -82,17 +82,21 @@ class Generation:
     status_key: str
     message_key: str
     state_key: str
-    gone: tuple[str, ...]  # statuses that mean deleted, besides NotFound
+    ready: tuple[str, ...]  # statuses in which integrations may use the link
 
 
 V1 = Generation("v1", "VPC link", "apigateway", "vpcLinkId", "id", "status", "statusMessage",
-                "vpc_link_id", ())
+                "vpc_link_id", ("AVAILABLE",))
+# A v2 link with no traffic for 60 days turns INACTIVE: AWS removes its network interfaces but
+# keeps the link (it counts against the quota) and re-provisions it when API requests resume,
+# which takes a few minutes ("Set up VPC links V2 in API Gateway", apigateway-vpc-links-v2).
+# Nothing but traffic wakes it, so waiting for AVAILABLE would never end: it is reused as it is.
 V2 = Generation("v2", "VPC link (v2)", "apigatewayv2", "VpcLinkId", "VpcLinkId", "VpcLinkStatus",
-                "VpcLinkStatusMessage", "vpc_link_v2_id", ("INACTIVE",))
+                "VpcLinkStatusMessage", "vpc_link_v2_id", ("AVAILABLE", "INACTIVE"))
 
 
 def wait_available(ctx: Context, link: dict[str, Any], gen: Generation = V1) -> None:
-    """Wait for AVAILABLE; FAILED ends the wait with AWS's reason."""
+    """Wait for AVAILABLE (or INACTIVE, for v2); FAILED ends the wait with AWS's reason."""
     link_id = link[gen.id_key]
 
     def check(current: dict[str, Any] | None = None) -> tuple[bool, str]:
@@ -103,9 +107,13 @@ def wait_available(ctx: Context, link: dict[str, Any], gen: Generation = V1) -> 
             raise GatewayProxyError(f"{gen.label} {link_id} FAILED: "
                                     f"{current.get(gen.message_key)}; run `gatewayproxy up` again "
                                     "to replace it")
-        return status == "AVAILABLE", status
+        return status in gen.ready, status
 
-    if check(link)[0]:
+    ready, status = check(link)
+    if status == "INACTIVE":
+        ctx.report(NAME, f"{gen.label} {link_id} is INACTIVE (no traffic for 60 days): AWS "
+                         "re-provisions it on the first requests, which takes a few minutes")
+    if ready:
         return
     ctx.aws.wait(f"{gen.label} {link_id}", check, TIMEOUT, lambda m: ctx.report(NAME, m))
 
@@ -121,8 +129,8 @@ def _delete(ctx: Context, link_id: str, gen: Generation = V1) -> None:
                 if exc.code == "NotFoundException":
                     return True, "deleted"
                 raise
-            status = str(link.get(gen.status_key))
-            return status in gen.gone, status
+            # Only NotFound means gone: an INACTIVE link still exists (and holds its quota).
+            return False, str(link.get(gen.status_key))
 
         ctx.aws.wait(f"{gen.label} {link_id} deletion", gone, TIMEOUT,
                      lambda m: ctx.report(NAME, m))
@@ -160,7 +168,7 @@ def find_v2(ctx: Context) -> dict[str, Any] | None:
     if link_id:
         try:
             link: dict[str, Any] = ctx.aws.call("apigatewayv2", "get_vpc_link", VpcLinkId=link_id)
-            if link.get("VpcLinkStatus") not in ("DELETING", "INACTIVE"):
+            if link.get("VpcLinkStatus") != "DELETING":  # INACTIVE is alive: see V2
                 return link
         except AwsError as exc:
             if exc.code != "NotFoundException":
@@ -169,8 +177,7 @@ def find_v2(ctx: Context) -> dict[str, Any] | None:
     while True:
         page = ctx.aws.call("apigatewayv2", "get_vpc_links", **kwargs)
         for item in page.get("Items", []):
-            if ctx.owns(item.get("Tags", {})) and item.get("VpcLinkStatus") not in (
-                    "DELETING", "INACTIVE"):
+            if ctx.owns(item.get("Tags", {})) and item.get("VpcLinkStatus") != "DELETING":
                 return dict(item)
         if not page.get("NextToken"):
             return None
@@ -216,6 +223,6 @@ def status(ctx: Context) -> StepStatus:
     state = link.get(gen.status_key, "?")
     wanted = "" if ctx.config.vpc_link == gen.generation else \
         f" (config says {ctx.config.vpc_link}: run up)"
-    return StepStatus(NAME, ctx.state.is_done(NAME), state == "AVAILABLE",
+    return StepStatus(NAME, ctx.state.is_done(NAME), state in gen.ready,
                       f"VPC link ({gen.generation}) {link_id} {state}{wanted}",
                       ctx.state.resources(NAME), {"status": state, "generation": gen.generation})
