@@ -7,7 +7,7 @@ from typing import Any
 
 from gatewayproxy.errors import AwsError, GatewayProxyError
 from gatewayproxy.steps import log_groups
-from gatewayproxy.steps.base import Context, StepStatus, ignore_missing
+from gatewayproxy.steps.base import Context, StepStatus, drift_or_error, ignore_missing
 
 NAME = "task_definition"
 NEEDS: tuple[str, ...] = ()
@@ -225,9 +225,8 @@ def status(ctx: Context) -> StepStatus:
         return StepStatus(NAME, False, None, "not created")
     try:
         found = ctx.aws.call("ecs", "describe_task_definition", taskDefinition=arn)
-    except AwsError:
-        return StepStatus(NAME, ctx.state.is_done(NAME), False, "task definition missing (drift)",
-                          ctx.state.resources(NAME))
+    except AwsError as exc:
+        return drift_or_error(ctx, NAME, exc, "task definition missing (drift)")
     definition = found["taskDefinition"]
     image = definition["containerDefinitions"][0]["image"]
     drift = image != ctx.config.image
