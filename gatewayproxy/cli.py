@@ -393,6 +393,7 @@ def status(as_json: bool, watch: bool, **kwargs: Any) -> None:
             "steps": [{"name": s.name, "done": s.done, "healthy": s.healthy, "summary": s.summary,
                        "resources": s.resources, "details": s.details} for s in report],
         }, indent=2, default=str))
+        _fail_if_unread(report)
         return
     console = _console()
     console.print(_status_table(cfg, report, url))
@@ -402,6 +403,15 @@ def status(as_json: bool, watch: bool, **kwargs: Any) -> None:
                       "or `gatewayproxy down` to delete them[/]")
     elif not state.is_empty:
         _print_cost(console, cfg, engine.ctx.aws.region)
+    _fail_if_unread(report)
+
+
+def _fail_if_unread(report: list[Any]) -> None:
+    """Unhealthy exits 0 (a finding); a step AWS would not let us read exits 1 (no finding)."""
+    unread = [s.name for s in report if "error" in s.details]
+    if unread:
+        raise click.ClickException(f"could not read {', '.join(unread)}: the AWS error is in "
+                                   "the step's summary")
 
 
 def _status_view(engine: Engine, cfg: Config, state: State) -> Any:
@@ -422,6 +432,8 @@ def _status_table(cfg: Config, report: list[Any], url: str | None) -> Any:
         table.add_column(column)
     for i, s in enumerate(report, 1):
         health = {True: "[green]healthy[/]", False: "[red]unhealthy[/]", None: "-"}[s.healthy]
+        if "error" in s.details:
+            health = "[red]error[/]"
         summary = "\n".join([s.summary, *(f"[dim]{e}[/]" for e in s.details.get("events", []))])
         table.add_row(f"{i}. {s.name}", "yes" if s.done else "no", health, summary)
     return table

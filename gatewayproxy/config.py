@@ -32,7 +32,12 @@ HTTP_METHODS = ("ANY", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT
 STACK_NAME = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
 STAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
-PATH_PART = re.compile(r"^([A-Za-z0-9._~:-]+|\{[A-Za-z_][A-Za-z0-9_]*\+?\})$")
+# CreateResource answers "Resource's path part only allow a-zA-Z0-9._- and curly braces at the
+# beginning and the end and an optional plus sign before the closing brace" (BadRequestException,
+# quoted in github.com/claudiajs/claudia/issues/11); ':' is accepted too (aws/aws-cdk#22477). So
+# no '~', which would also clash with the `~1` escape of stage method-setting keys.
+PATH_PART = re.compile(r"^([A-Za-z0-9._:-]+|\{[A-Za-z_][A-Za-z0-9_]*\+?\})$")
+PATH_PART_RULE = "letters, digits and . _ - : only, or one {name} or {name+}"
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 AUTH_TYPES = ("none", "api_key", "iam")
 LAMBDA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -348,7 +353,8 @@ def _routes(raw: Any) -> tuple[Route, ...]:
         parts = [p for p in path.split("/") if p]
         for j, part in enumerate(parts):
             if not PATH_PART.fullmatch(part):
-                raise ConfigError(f"{where}.path {path!r}: {part!r} is not a valid path part")
+                raise ConfigError(f"{where}.path {path!r}: {part!r} is not a valid path part "
+                                  f"(API Gateway allows {PATH_PART_RULE})")
             if part.endswith("+}") and j != len(parts) - 1:
                 raise ConfigError(f"{where}.path {path!r}: a greedy {part} must be the last part")
         names = [p.strip("{}+") for p in parts if p.startswith("{")]

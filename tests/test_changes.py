@@ -166,3 +166,26 @@ def test_progress_is_plain_lines_when_not_on_a_terminal(moto_account: None,
     assert any(re.fullmatch(r"\[\d+:\d\d\] 1\. task_definition started", line) for line in progress)
     assert any(line.endswith("9. rest_api started") for line in progress)
     assert "\x1b[" not in result.stderr  # no colour codes, no cursor movement
+
+
+def test_environment_changes_name_the_variables_and_never_show_a_value(
+        moto_account: None, config_file: Path) -> None:
+    """plan and up (with -v) say which variables changed, never their values (a value may be a
+    secret, and this output ends up in CI logs); status --json shows none either."""
+    before = 'environment = { GREETING = "old-greeting-value", GONE = "gone-value" }'
+    after = 'environment = { GREETING = "new-greeting-value", TOKEN = "added-token-value" }'
+    values = ("old-greeting-value", "gone-value", "new-greeting-value", "added-token-value")
+    write_config(config_file, **{'environment = { GREETING = "hello" }': before})
+    assert run("up", config=config_file).exit_code == 0
+    write_config(config_file, **{'environment = { GREETING = "hello" }': after})
+
+    plan = run("plan", config=config_file)
+    up = CliRunner().invoke(main, ["-v", "up", "-c", str(config_file)], catch_exceptions=False)
+    report = run("status", "--json", config=config_file)
+    for result in (plan, up, report):
+        assert result.exit_code == 0, result.output
+        leaked = [v for v in values if v in result.stdout or v in result.stderr]
+        assert not leaked, (leaked, result.output)
+    words = "environment: added TOKEN; changed GREETING; removed GONE"
+    assert words in plan_rows(plan.stdout)["task_definition"]
+    assert f"new revision: {words}" in up.stderr

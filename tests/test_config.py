@@ -470,7 +470,8 @@ def test_every_http_method_is_accepted(method: str) -> None:
     ("/", "/"),
     ("/answers/", "/answers"),
     ("/a/b/c", "/a/b/c"),
-    ("/v1.0/items_x/a-b~c", "/v1.0/items_x/a-b~c"),
+    ("/v1.0/items_x/a-b", "/v1.0/items_x/a-b"),
+    ("/events:batch", "/events:batch"),
     ("/teams/{team}/members/{member_id}", "/teams/{team}/members/{member_id}"),
     ("/files/{proxy+}", "/files/{proxy+}"),
 ])
@@ -501,6 +502,9 @@ GOOD_ROUTE = {"path": "/ok", "methods": ["GET"]}
     pytest.param({"path": "/a?b=1"}, "api.routes[1].path", id="query"),
     pytest.param({"path": "/a#b"}, "api.routes[1].path", id="fragment"),
     pytest.param({"path": "/a%20b"}, "api.routes[1].path", id="percent"),
+    pytest.param({"path": "/a~b"}, "api.routes[1].path", id="tilde"),
+    pytest.param({"path": "/~1x"}, "api.routes[1].path", id="tilde-escape"),
+    pytest.param({"path": "/$metadata"}, "api.routes[1].path", id="dollar"),
     pytest.param({"path": "/{id"}, "api.routes[1].path", id="unclosed-brace"),
     pytest.param({"path": "/id}"}, "api.routes[1].path", id="stray-brace"),
     pytest.param({"path": "/a{id}"}, "api.routes[1].path", id="brace-mid-part"),
@@ -547,6 +551,13 @@ def test_duplicate_method_message_names_the_method() -> None:
 def test_greedy_parameter_alone_is_fine_after_literal_siblings() -> None:
     cfg = parse(with_routes({"path": "/a"}, {"path": "/a/{proxy+}"}, {"path": "/b/{id}/c"}))
     assert [r.path for r in cfg.routes] == ["/a", "/a/{proxy+}", "/b/{id}/c"]
+
+
+def test_a_tilde_in_a_path_names_the_route_and_the_rule() -> None:
+    """CreateResource refuses '~' (it would also break the `~1` escape of method-setting keys)."""
+    message = rejected(with_routes(GOOD_ROUTE, {"path": "/v1/a~b"}), "api.routes[1].path")
+    assert "'a~b' is not a valid path part" in message
+    assert "letters, digits and . _ - : only" in message
 
 
 @pytest.mark.parametrize("routes", [

@@ -141,3 +141,41 @@ class StepStatus:
     summary: str
     resources: dict[str, Any] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+
+
+# What each service answers when a resource is gone (their API references' Errors sections; EC2:
+# "Error codes for the Amazon EC2 API", Invalid<Kind>ID.NotFound and NatGatewayNotFound).
+NOT_FOUND_CODES = frozenset({
+    "NatGatewayNotFound",                                                # ec2
+    "ClusterNotFoundException", "ServiceNotFoundException",              # ecs
+    "LoadBalancerNotFound", "TargetGroupNotFound", "ListenerNotFound",   # elbv2
+    "NotFoundException",                                                 # apigateway, apigatewayv2
+    "NoSuchEntity",                                                      # iam
+    "ResourceNotFoundException",                                         # logs
+})
+# ECS has no such code for a task definition: DescribeTaskDefinition of one that does not exist
+# answers "ClientException: Unable to describe task definition." (as moto does since #5910).
+MISSING_TASK_DEFINITION = ("ClientException", "unable to describe task definition")
+
+
+def is_not_found(exc: AwsError) -> bool:
+    """True only when AWS says the resource does not exist (not: may not look, or too busy)."""
+    if exc.code in NOT_FOUND_CODES or (exc.code.startswith("Invalid")
+                                       and exc.code.endswith(".NotFound")):
+        return True
+    code, words = MISSING_TASK_DEFINITION
+    return exc.code == code and words in exc.aws_message.lower()
+
+
+def drift_or_error(ctx: Context, step: str, exc: AwsError, drift: str,
+                   resources: dict[str, Any] | None = None) -> StepStatus:
+    """A status read that failed: `drift` when AWS says the resource is gone; any other error
+    (AccessDenied, throttling that outlasted the retries) is reported as itself, with
+    details.error, because it says nothing about whether the resource exists."""
+    resources = ctx.state.resources(step) if resources is None else resources
+    done = ctx.state.is_done(step)
+    if is_not_found(exc):
+        return StepStatus(step, done, False, drift, resources)
+    return StepStatus(step, done, False, f"error: {exc.operation} {exc.code}: {exc.aws_message}",
+                      resources, {"error": {"operation": exc.operation, "code": exc.code,
+                                            "message": exc.aws_message}})

@@ -7,7 +7,7 @@ from typing import Any
 from gatewayproxy.config import subnet_cidrs
 from gatewayproxy.errors import AwsError, ConfigError, GatewayProxyError
 from gatewayproxy.steps import ec2
-from gatewayproxy.steps.base import Context, StepStatus, ignore_missing
+from gatewayproxy.steps.base import Context, StepStatus, drift_or_error, ignore_missing
 
 NAME = "cluster"
 NEEDS: tuple[str, ...] = ()
@@ -147,11 +147,15 @@ def status(ctx: Context) -> StepStatus:
         return StepStatus(NAME, False, None, "not created")
     try:
         vpc = ctx.aws.call("ec2", "describe_vpcs", VpcIds=[vpc_id])["Vpcs"][0]
+    except AwsError as exc:
+        return drift_or_error(ctx, NAME, exc, f"VPC {vpc_id} missing (drift)", res)
+    try:
+        # A missing cluster is not an error here: it is listed under failures (reason MISSING).
         clusters = ctx.aws.call("ecs", "describe_clusters", clusters=[cluster_name(ctx)])
-    except AwsError:
-        return StepStatus(NAME, ctx.state.is_done(NAME), False, f"VPC {vpc_id} missing (drift)", res)
+    except AwsError as exc:
+        return drift_or_error(ctx, NAME, exc, "cluster missing (drift)", res)
     active = any(c["status"] == "ACTIVE" for c in clusters["clusters"])
-    summary = f"cluster {'ACTIVE' if active else 'missing'}, VPC {vpc_id} {vpc['State']}"
+    summary = f"cluster {'ACTIVE' if active else 'missing (drift)'}, VPC {vpc_id} {vpc['State']}"
     return StepStatus(NAME, ctx.state.is_done(NAME), active and vpc["State"] == "available",
                       summary, res)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gatewayproxy.errors import AwsError, GatewayProxyError
-from gatewayproxy.steps.base import Context, StepStatus, ignore_missing
+from gatewayproxy.steps.base import Context, StepStatus, drift_or_error, ignore_missing
 
 NAME = "load_balancer"
 NEEDS = ("private_subnet.subnets",)
@@ -115,9 +115,8 @@ def status(ctx: Context) -> StepStatus:
     try:
         nlb = ctx.aws.call("elbv2", "describe_load_balancers",
                            LoadBalancerArns=[arn])["LoadBalancers"][0]
-    except AwsError:
-        return StepStatus(NAME, ctx.state.is_done(NAME), False, "NLB missing (drift)",
-                          ctx.state.resources(NAME))
+    except AwsError as exc:
+        return drift_or_error(ctx, NAME, exc, "NLB missing (drift)")
     state = nlb.get("State", {}).get("Code", "?")
     return StepStatus(NAME, ctx.state.is_done(NAME), state == "active",
                       f"NLB {nlb['LoadBalancerName']} {state} ({nlb['Scheme']})",

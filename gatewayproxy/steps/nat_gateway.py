@@ -7,7 +7,7 @@ from typing import Any
 
 from gatewayproxy.errors import AwsError, GatewayProxyError
 from gatewayproxy.steps import ec2
-from gatewayproxy.steps.base import Context, StepStatus, ec2_tag_filters, ignore_missing
+from gatewayproxy.steps.base import Context, StepStatus, drift_or_error, ec2_tag_filters, ignore_missing
 
 NAME = "nat_gateway"
 NEEDS = ("cluster.public_subnets", "private_subnet.route_tables")
@@ -108,8 +108,8 @@ def status(ctx: Context) -> StepStatus:
         return StepStatus(NAME, False, None, "not created")
     try:
         nats = ctx.aws.call("ec2", "describe_nat_gateways", NatGatewayIds=[nat_id])["NatGateways"]
-    except AwsError:
-        nats = []
+    except AwsError as exc:  # AWS: NatGatewayNotFound (moto answers an empty list)
+        return drift_or_error(ctx, NAME, exc, f"NAT gateway {nat_id} missing (drift)")
     state = nats[0]["State"] if nats else "missing (drift)"
     return StepStatus(NAME, ctx.state.is_done(NAME), state == "available",
                       f"NAT gateway {nat_id} {state}", ctx.state.resources(NAME), {"state": state})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from gatewayproxy.config import subnet_cidrs
 from gatewayproxy.errors import AwsError
 from gatewayproxy.steps import ec2
-from gatewayproxy.steps.base import Context, StepStatus
+from gatewayproxy.steps.base import Context, StepStatus, drift_or_error
 
 NAME = "private_subnet"
 NEEDS = ("cluster.vpc_id", "cluster.zones")
@@ -51,8 +51,7 @@ def status(ctx: Context) -> StepStatus:
     try:
         found = ctx.aws.call("ec2", "describe_subnets", SubnetIds=ids)["Subnets"]
     except AwsError as exc:
-        return StepStatus(NAME, ctx.state.is_done(NAME), False, f"subnet missing (drift): {exc}",
-                          res)
+        return drift_or_error(ctx, NAME, exc, f"subnet missing (drift): {exc}", res)
     public = [s["SubnetId"] for s in found if s.get("MapPublicIpOnLaunch")]
     summary = f"{len(found)} private subnets" + (f", {public} map public IPs!" if public else "")
     return StepStatus(NAME, ctx.state.is_done(NAME), not public and len(found) == len(ids),

@@ -15,7 +15,7 @@ from typing import Any
 from gatewayproxy.config import Route
 from gatewayproxy.errors import AwsError
 from gatewayproxy.steps import api_access, vpc_link
-from gatewayproxy.steps.base import Context, StepStatus, ignore_missing
+from gatewayproxy.steps.base import Context, StepStatus, drift_or_error, ignore_missing
 from gatewayproxy.steps.target_group import LISTENER_PORT
 
 NAME = "rest_api"
@@ -333,9 +333,7 @@ def status(ctx: Context) -> StepStatus:
         stage = ctx.aws.call("apigateway", "get_stage", restApiId=api_id,
                              stageName=ctx.config.stage)
     except AwsError as exc:
-        return StepStatus(NAME, ctx.state.is_done(NAME), False,
-                          f"REST API or stage missing (drift): {exc.code}",
-                          ctx.state.resources(NAME))
+        return drift_or_error(ctx, NAME, exc, f"REST API or stage missing (drift): {exc.code}")
     url = invoke_url(api_id, ctx.aws.region, ctx.config.stage)
     routes = [route_status(ctx, r) for r in ctx.config.routes]
     lines = [f"stage {ctx.config.stage} on deployment {stage['deploymentId']}"]

@@ -8,7 +8,7 @@ from typing import Any
 from gatewayproxy.config import subnet_cidrs
 from gatewayproxy.errors import AwsError, GatewayProxyError
 from gatewayproxy.steps import autoscaling, ec2, target_group
-from gatewayproxy.steps.base import Context, StepStatus, ignore_missing
+from gatewayproxy.steps.base import Context, StepStatus, drift_or_error, ignore_missing
 from gatewayproxy.steps.cluster import SLR_NOT_READY
 
 NAME = "service"
@@ -219,14 +219,20 @@ def destroy(ctx: Context) -> None:
 def status(ctx: Context) -> StepStatus:
     if not ctx.state.get(NAME, "service"):
         return StepStatus(NAME, False, None, "not created", ctx.state.resources(NAME))
-    service = describe(ctx)
+    drift = "service missing (drift)"
+    try:
+        service = describe(ctx)
+    except AwsError as exc:
+        return drift_or_error(ctx, NAME, exc, drift)
     if service is None:
-        return StepStatus(NAME, ctx.state.is_done(NAME), False, "service missing (drift)",
-                          ctx.state.resources(NAME))
+        return StepStatus(NAME, ctx.state.is_done(NAME), False, drift, ctx.state.resources(NAME))
     summary = (f"{service['runningCount']}/{service['desiredCount']} running, "
                f"{service['pendingCount']} pending")
     cluster = ctx.state.get("cluster", "cluster") or ctx.name("cluster")
-    scaling = autoscaling.describe(ctx, cluster, service_name(ctx))
+    try:
+        scaling = autoscaling.describe(ctx, cluster, service_name(ctx))
+    except AwsError as exc:
+        return drift_or_error(ctx, NAME, exc, f"{summary}; autoscaling missing (drift)")
     if scaling:
         summary += f"; {scaling}"
     events = [e["message"] for e in service.get("events", [])[:3]]

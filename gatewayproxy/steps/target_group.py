@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from gatewayproxy.errors import AwsError, GatewayProxyError
-from gatewayproxy.steps.base import Context, StepStatus, ignore_missing
+from gatewayproxy.steps.base import Context, StepStatus, drift_or_error, ignore_missing
 
 NAME = "target_group"
 NEEDS = ("load_balancer.arn", "service.target_group_arn", "service.stable")
@@ -188,8 +188,9 @@ def status(ctx: Context) -> StepStatus:
         return StepStatus(NAME, False, None, "no target group")
     try:
         healthy, registered, reasons = health(ctx, group_arn)
-    except AwsError:
-        return StepStatus(NAME, ctx.state.is_done(NAME), False, "target group missing (drift)")
+    except AwsError as exc:
+        return drift_or_error(ctx, NAME, exc, "target group missing (drift)",
+                              {"target_group_arn": group_arn})
     want = ctx.config.desired_count
     ok = healthy >= want
     summary = f"{healthy}/{registered} targets healthy" + (f": {'; '.join(reasons)}" if reasons else "")

@@ -7,7 +7,7 @@ from typing import Any
 
 from gatewayproxy.errors import AwsError, GatewayProxyError
 from gatewayproxy.steps import log_groups
-from gatewayproxy.steps.base import Context, StepStatus, ignore_missing
+from gatewayproxy.steps.base import Context, StepStatus, drift_or_error, ignore_missing
 
 NAME = "task_definition"
 NEEDS: tuple[str, ...] = ()
@@ -132,7 +132,7 @@ def _latest(ctx: Context) -> dict[str, Any] | None:
 
 
 def differences(current: dict[str, Any], desired: dict[str, Any]) -> list[str]:
-    """What a new revision changes, in the config's words."""
+    """What a new revision changes, in the config's words (environment: names, never values)."""
     have = (current.get("containerDefinitions") or [{}])[0]
     want = desired["containerDefinitions"][0]
     pairs = [
@@ -141,18 +141,31 @@ def differences(current: dict[str, Any], desired: dict[str, Any]) -> list[str]:
         ("memory", current.get("memory"), desired["memory"]),
         ("port", [p.get("containerPort") for p in have.get("portMappings", [])],
          [p["containerPort"] for p in want["portMappings"]]),
-        ("environment", {e["name"]: e["value"] for e in have.get("environment") or []},
-         {e["name"]: e["value"] for e in want["environment"]}),
     ]
     changed = [f"{key}: {_plain(old)} -> {_plain(new)}" for key, old, new in pairs if old != new]
+    environment = environment_change(_variables(have), _variables(want))
+    if environment:
+        changed.append(environment)
     return changed or ["container settings"]
+
+
+def _variables(container: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e.get("value", "") for e in container.get("environment") or []}
+
+
+def environment_change(old: dict[str, str], new: dict[str, str]) -> str | None:
+    """`environment: added A; changed B; removed C`, or None. Only names: a value may be a
+    secret someone put there anyway, and plan and up output end up in CI logs."""
+    groups = [("added", sorted(new.keys() - old.keys())),
+              ("changed", sorted(k for k in old.keys() & new.keys() if old[k] != new[k])),
+              ("removed", sorted(old.keys() - new.keys()))]
+    words = [f"{verb} {', '.join(names)}" for verb, names in groups if names]
+    return "environment: " + "; ".join(words) if words else None
 
 
 def _plain(value: Any) -> str:
     if isinstance(value, list) and len(value) == 1:
         return str(value[0])
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}={v}" for k, v in sorted(value.items())) + "}"
     return str(value)
 
 
@@ -212,9 +225,8 @@ def status(ctx: Context) -> StepStatus:
         return StepStatus(NAME, False, None, "not created")
     try:
         found = ctx.aws.call("ecs", "describe_task_definition", taskDefinition=arn)
-    except AwsError:
-        return StepStatus(NAME, ctx.state.is_done(NAME), False, "task definition missing (drift)",
-                          ctx.state.resources(NAME))
+    except AwsError as exc:
+        return drift_or_error(ctx, NAME, exc, "task definition missing (drift)")
     definition = found["taskDefinition"]
     image = definition["containerDefinitions"][0]["image"]
     drift = image != ctx.config.image

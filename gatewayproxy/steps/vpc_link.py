@@ -14,7 +14,7 @@ from typing import Any
 
 from gatewayproxy.errors import AwsError, GatewayProxyError
 from gatewayproxy.steps import ec2
-from gatewayproxy.steps.base import Context, StepStatus, ignore_missing
+from gatewayproxy.steps.base import Context, StepStatus, drift_or_error, ignore_missing
 
 NAME = "vpc_link"
 NEEDS = ("load_balancer.arn", "load_balancer.active", "cluster.vpc_id", "private_subnet.subnets")
@@ -217,9 +217,8 @@ def status(ctx: Context) -> StepStatus:
         return StepStatus(NAME, False, None, "not created")
     try:
         link = ctx.aws.call(gen.service, "get_vpc_link", **{gen.id_param: link_id})
-    except AwsError:
-        return StepStatus(NAME, ctx.state.is_done(NAME), False, f"{gen.label} missing (drift)",
-                          ctx.state.resources(NAME))
+    except AwsError as exc:
+        return drift_or_error(ctx, NAME, exc, f"{gen.label} missing (drift)")
     state = link.get(gen.status_key, "?")
     wanted = "" if ctx.config.vpc_link == gen.generation else \
         f" (config says {ctx.config.vpc_link}: run up)"
