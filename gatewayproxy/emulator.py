@@ -84,10 +84,34 @@ def patch_moto_iam() -> None:
     models.IAMBackend._gatewayproxy_patched = True  # type: ignore[attr-defined]
 
 
+def patch_moto_nat_gateway_tags() -> None:
+    """Honour `tag:K` and `tag-key` filters on DescribeNatGateways, as AWS does (moto applies only
+    id, vpc, subnet and state filters): else two stacks in one account adopt and delete each
+    other's NAT gateway. AWS: DescribeNatGateways lists the filters `tag:<key>` and `tag-key`."""
+    from moto.ec2.models.nat_gateways import NatGatewayBackend
+
+    if getattr(NatGatewayBackend, "_gatewayproxy_patched", False):
+        return
+    original = NatGatewayBackend.describe_nat_gateways
+
+    def describe(self: Any, filters: Any, nat_gateway_ids: list[str] | None) -> list[Any]:
+        found = original(self, filters, nat_gateway_ids)
+        for name, values in (filters or {}).items():
+            if name.startswith("tag:"):
+                found = [n for n in found if n.get_filter_value(name) in values]
+            elif name == "tag-key":
+                found = [n for n in found if set(n.get_filter_value(name)) & set(values)]
+        return found
+
+    NatGatewayBackend.describe_nat_gateways = describe  # type: ignore[method-assign]
+    NatGatewayBackend._gatewayproxy_patched = True  # type: ignore[attr-defined]
+
+
 def patch_moto() -> None:
     """Everything that makes moto a faithful enough AWS for gatewayproxy."""
     patch_moto_ecs()
     patch_moto_iam()
+    patch_moto_nat_gateway_tags()
 
 
 def _register_tasks(backend: Any, service: Any, running: int | None = None) -> None:
