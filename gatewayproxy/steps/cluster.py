@@ -56,8 +56,8 @@ def apply(ctx: Context) -> None:
         subnet = ec2.ensure(ctx, NAME, f"public_subnet_{i}", ec2.SUBNET, f"public-subnet-{i}",
                             ec2.subnet_creator(ctx, vpc["VpcId"], zone, cidr), existing)
         subnets.append(subnet["SubnetId"])
-    table = ec2.ensure(ctx, NAME, "public_route_table", ec2.ROUTE_TABLE, "public-route-table",
-                       ec2.route_table_creator(ctx, vpc["VpcId"], "public-route-table"))
+    table = ec2.ensure_route_table(ctx, NAME, "public_route_table", vpc["VpcId"],
+                                   "public-route-table")
     ec2.ensure_default_route(ctx, table, GatewayId=igw)
     for subnet_id in subnets:
         ec2.associate(ctx, table, subnet_id)

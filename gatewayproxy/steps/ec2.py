@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -170,14 +171,57 @@ def delete_subnet(ctx: Context, subnet_id: str) -> None:
     ctx.aws.call("ec2", "delete_subnet", SubnetId=subnet_id)
 
 
-def route_table_creator(ctx: Context, vpc_id: str, resource: str
+# Pending creates' client tokens, by the state key the id will be recorded under (a key the
+# state does not count as a resource).
+CLIENT_TOKENS = "client_token"
+
+
+def ensure_route_table(ctx: Context, step: str, key: str, vpc_id: str, resource: str,
+                       known: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Our route table, found by tag or created once with a token of its own."""
+    table = ensure(ctx, step, key, ROUTE_TABLE, resource,
+                   route_table_creator(ctx, step, key, vpc_id), known)
+    _settle_token(ctx, step, key)
+    return table
+
+
+def route_table_creator(ctx: Context, step: str, key: str, vpc_id: str
                         ) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
     def create(specs: list[dict[str, Any]]) -> dict[str, Any]:
-        token = f"gatewayproxy-{ctx.stack}-{resource}-{vpc_id}"[:64]
-        return dict(ctx.aws.call("ec2", "create_route_table", VpcId=vpc_id, ClientToken=token,
+        return dict(ctx.aws.call("ec2", "create_route_table", VpcId=vpc_id,
+                                 ClientToken=_pending_token(ctx, step, key),
                                  TagSpecifications=specs, retry=JUST_CREATED)["RouteTable"])
 
     return create
+
+
+def _pending_token(ctx: Context, step: str, key: str) -> str:
+    """A ClientToken unique to this create, kept in the state until its id is recorded: a
+    retried create (after a crash) sends the same one and gets the same table back, a later
+    create (after `down`) a new one. EC2: a reused token with other parameters is refused
+    (IdempotentParameterMismatch); with the same ones it returns the first result, even a
+    deleted one ("Ensuring idempotency in Amazon EC2 API requests"; ClientToken: up to 64 ASCII)."""
+    tokens = _tokens(ctx, step)
+    if key not in tokens:
+        tokens[key] = uuid.uuid4().hex
+        ctx.state.record(step, CLIENT_TOKENS, tokens)
+    return tokens[key]
+
+
+def _settle_token(ctx: Context, step: str, key: str) -> None:
+    """The id is recorded: the token has done its work."""
+    tokens = _tokens(ctx, step)
+    if tokens.pop(key, None) is None:
+        return
+    if tokens:
+        ctx.state.record(step, CLIENT_TOKENS, tokens)
+    else:
+        ctx.state.forget(step, CLIENT_TOKENS)
+
+
+def _tokens(ctx: Context, step: str) -> dict[str, str]:
+    recorded = ctx.state.get(step, CLIENT_TOKENS)
+    return dict(recorded) if isinstance(recorded, dict) else {}
 
 
 def subnet_creator(ctx: Context, vpc_id: str, zone: str, cidr: str
