@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 from conftest import REGION, Call, write_config, writes
 from inventory import counts, inventory
 from test_crash_safety import engine
+from moto.ec2.models import vpcs
 from test_lifecycle import EXPECTED
 
 from gatewayproxy.aws import Aws
@@ -74,10 +75,15 @@ def route_table_tokens(recorded: list[Call]) -> list[str]:
 
 
 def test_route_table_tokens_are_new_for_every_create(moto_account: None, tmp_path: Path,
-                                                     calls: list[Call]) -> None:
-    """A long stack name once cut the VPC id off the token: after `down`, `up` sent the old
-    tokens again (AWS: IdempotentParameterMismatch, or the deleted table handed back)."""
-    config = stack_config(tmp_path, "quizapi-production")
+                                                     calls: list[Call],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A token built from the stack name and the VPC id, cut to 64 characters, kept only the
+    first characters of the id for a long name: after `down`, `up` could send the old tokens
+    again (AWS: IdempotentParameterMismatch, or the deleted table handed back)."""
+    # VPC ids that differ in their last characters only, as two real ids may.
+    made = iter(range(1, 100))
+    monkeypatch.setattr(vpcs, "random_vpc_id", lambda: f"vpc-{next(made):017x}")
+    config = stack_config(tmp_path, "quizapi-production-east")
     assert run("up", config=config).exit_code == 0
     first = route_table_tokens(calls)
     state = json.loads(state_file(config).read_text())
