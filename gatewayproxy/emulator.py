@@ -107,11 +107,36 @@ def patch_moto_nat_gateway_tags() -> None:
     NatGatewayBackend._gatewayproxy_patched = True  # type: ignore[attr-defined]
 
 
+def patch_moto_subnet_zone_ids() -> None:
+    """A subnet created by zone id lands in the zone of that id like one created by zone name
+    (moto files it under no zone, so the first one counts as its zone's default subnet and maps
+    public IPs on launch, which AWS does only for default subnets of a default VPC)."""
+    from moto.ec2.models.subnets import SubnetBackend
+
+    if getattr(SubnetBackend, "_gatewayproxy_patched", False):
+        return
+    original = SubnetBackend.create_subnet
+
+    def create(self: Any, vpc_id: str, cidr_block: str, ipv6_cidr_block: str | None = None,
+               availability_zone: str | None = None, availability_zone_id: str | None = None,
+               *args: Any, **kwargs: Any) -> Any:
+        if availability_zone is None and availability_zone_id:
+            names = [z.name for z in self.describe_availability_zones()
+                     if z.zone_id == availability_zone_id]
+            availability_zone = names[0] if names else None
+        return original(self, vpc_id, cidr_block, ipv6_cidr_block, availability_zone,
+                        availability_zone_id, *args, **kwargs)
+
+    SubnetBackend.create_subnet = create  # type: ignore[method-assign]
+    SubnetBackend._gatewayproxy_patched = True  # type: ignore[attr-defined]
+
+
 def patch_moto() -> None:
     """Everything that makes moto a faithful enough AWS for gatewayproxy."""
     patch_moto_ecs()
     patch_moto_iam()
     patch_moto_nat_gateway_tags()
+    patch_moto_subnet_zone_ids()
 
 
 def _register_tasks(backend: Any, service: Any, running: int | None = None) -> None:
