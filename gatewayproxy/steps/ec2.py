@@ -228,9 +228,9 @@ def _tokens(ctx: Context, step: str) -> dict[str, str]:
 def subnet_creator(ctx: Context, vpc_id: str, zone: str, cidr: str
                    ) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
     def create(specs: list[dict[str, Any]]) -> dict[str, Any]:
-        return dict(ctx.aws.call("ec2", "create_subnet", VpcId=vpc_id, CidrBlock=cidr,
-                                 TagSpecifications=specs, retry=JUST_CREATED,
-                                 **{zone_parameter(zone): zone})["Subnet"])
+        params: dict[str, Any] = {"VpcId": vpc_id, "CidrBlock": cidr, zone_parameter(zone): zone,
+                                  "TagSpecifications": specs}
+        return dict(ctx.aws.call("ec2", "create_subnet", retry=JUST_CREATED, **params)["Subnet"])
 
     return create
 
