@@ -1,9 +1,11 @@
 """The local AWS emulator behind `gatewayproxy sandbox`: moto's server, made faithful enough for `up`.
 
-moto keeps ECS services at zero running tasks, loads no AWS managed policies by default and
-leaves an API Gateway resource's children behind when it deletes it; here services run their
-desired count at once, the managed policies exist and DeleteResource deletes the subtree, so
-`up`, `status` and `down` work end to end without an AWS account.
+moto keeps ECS services at zero running tasks, loads no AWS managed policies by default, leaves
+an API Gateway resource's children behind when it deletes it, ignores tag filters on
+DescribeNatGateways and files a subnet created by zone id under no zone; here services run their
+desired count at once, the managed policies exist, DeleteResource deletes the subtree, NAT
+gateways are filtered by tag and subnets land in their zone, so `up`, `status` and `down` work
+end to end without an AWS account, and stacks sharing one emulator stay apart.
 Run as `python -m gatewayproxy.emulator --port N`.
 """
 
@@ -119,11 +121,60 @@ def _descendants(resources: dict[str, Any], resource_id: str) -> list[str]:
     return found
 
 
+def patch_moto_nat_gateway_tags() -> None:
+    """Honour `tag:K` and `tag-key` filters on DescribeNatGateways, as AWS does (moto applies only
+    id, vpc, subnet and state filters): else two stacks in one account adopt and delete each
+    other's NAT gateway. AWS: DescribeNatGateways lists the filters `tag:<key>` and `tag-key`."""
+    from moto.ec2.models.nat_gateways import NatGatewayBackend
+
+    if getattr(NatGatewayBackend, "_gatewayproxy_patched", False):
+        return
+    original = NatGatewayBackend.describe_nat_gateways
+
+    def describe(self: Any, filters: Any, nat_gateway_ids: list[str] | None) -> list[Any]:
+        found = original(self, filters, nat_gateway_ids)
+        for name, values in (filters or {}).items():
+            if name.startswith("tag:"):
+                found = [n for n in found if n.get_filter_value(name) in values]
+            elif name == "tag-key":
+                found = [n for n in found if set(n.get_filter_value(name)) & set(values)]
+        return found
+
+    NatGatewayBackend.describe_nat_gateways = describe  # type: ignore[method-assign]
+    NatGatewayBackend._gatewayproxy_patched = True  # type: ignore[attr-defined]
+
+
+def patch_moto_subnet_zone_ids() -> None:
+    """A subnet created by zone id lands in the zone of that id like one created by zone name
+    (moto files it under no zone, so the first one counts as its zone's default subnet and maps
+    public IPs on launch, which AWS does only for default subnets of a default VPC)."""
+    from moto.ec2.models.subnets import SubnetBackend
+
+    if getattr(SubnetBackend, "_gatewayproxy_patched", False):
+        return
+    original = SubnetBackend.create_subnet
+
+    def create(self: Any, vpc_id: str, cidr_block: str, ipv6_cidr_block: str | None = None,
+               availability_zone: str | None = None, availability_zone_id: str | None = None,
+               *args: Any, **kwargs: Any) -> Any:
+        if availability_zone is None and availability_zone_id:
+            names = [z.name for z in self.describe_availability_zones()
+                     if z.zone_id == availability_zone_id]
+            availability_zone = names[0] if names else None
+        return original(self, vpc_id, cidr_block, ipv6_cidr_block, availability_zone,
+                        availability_zone_id, *args, **kwargs)
+
+    SubnetBackend.create_subnet = create  # type: ignore[method-assign]
+    SubnetBackend._gatewayproxy_patched = True  # type: ignore[attr-defined]
+
+
 def patch_moto() -> None:
     """Everything that makes moto a faithful enough AWS for gatewayproxy."""
     patch_moto_ecs()
     patch_moto_iam()
     patch_moto_apigateway()
+    patch_moto_nat_gateway_tags()
+    patch_moto_subnet_zone_ids()
 
 
 def _register_tasks(backend: Any, service: Any, running: int | None = None) -> None:

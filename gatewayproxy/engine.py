@@ -26,6 +26,7 @@ from gatewayproxy.errors import (
 )
 from gatewayproxy.progress import Reporter
 from gatewayproxy.steps.base import STACK_TAG, Context, StepStatus
+from gatewayproxy.steps.ec2 import NetworkChange
 
 
 @dataclass
@@ -148,9 +149,11 @@ class Engine:
             self.ctx.aws.read_only = False
         return missing
 
-    def _look(self, command: str) -> tuple[RunResult, dict[str, str]]:
+    def _look(self, command: str, replaced: dict[str, NetworkChange] | None = None
+              ) -> tuple[RunResult, dict[str, str]]:
         """Run every step's apply while writes are forbidden or only noted; a step ends at the
-        first write it cannot go past. Returns the run and, per such step, that write."""
+        first write it cannot go past. Returns the run and, per such step, that write. With
+        `replaced`, a change that needs a new network ends its step there too."""
         stopped: dict[str, str] = {}
 
         def look(step: ModuleType) -> None:
@@ -159,6 +162,11 @@ class Engine:
             except WouldWrite as exc:
                 stopped[step.NAME] = exc.operation
                 raise Cancelled(f"{step.NAME} would call {exc.operation}") from None
+            except NetworkChange as exc:
+                if replaced is None:
+                    raise
+                replaced[step.NAME] = exc
+                raise Cancelled(f"{step.NAME} needs a new network") from None
 
         return self._run(list(steps.ORDER), steps.dependencies(), look, command), stopped
 
@@ -169,15 +177,20 @@ class Engine:
         real_state = self.ctx.state
         self.ctx.state = real_state.scratch()
         aws.planning = []
+        replaced: dict[str, NetworkChange] = {}
         try:
-            result, stopped = self._look("plan")
+            result, stopped = self._look("plan", replaced)
             planned = list(aws.planning)
         finally:
             aws.planning = None
             self.ctx.state = real_state
         finished = {r.name for r in result.results if r.error is None}
+        replacing = {name: change for change in replaced.values() for name in change.steps}
         rows = []
         for name in steps.NAMES:
+            if name in replacing:  # `up` refuses it: the network goes with `down`, then `up`
+                rows.append(PlanRow(name, "replace", replacing[name].details))
+                continue
             writes = _summarise([c for c in planned if c.step == name])
             known = real_state.is_done(name) or bool(real_state.resources(name))
             changes = list(self.ctx.outputs.get(f"{name}.changes") or [])

@@ -140,21 +140,30 @@ def test_routes_and_stage_changes_redeploy_once(deployed: Path, calls: list[Call
     assert url.stdout == f"https://{api}.execute-api.{REGION}.amazonaws.com/v2\n"
 
 
-@pytest.mark.parametrize("old, new, words", [
+@pytest.mark.parametrize("old, new, field, change", [
     ('[api]', '[network]\nvpc_cidr = "10.30.0.0/16"\n\n[api]',
-     "network.vpc_cidr changed from 10.0.0.0/16 to 10.30.0.0/16"),
+     "network.vpc_cidr", ("10.0.0.0/16", "10.30.0.0/16")),
     ('[api]', '[network]\navailability_zones = 3\n\n[api]',
-     "network.availability_zones changed from 2 to 3"),
+     "network.availability_zones", ("2", "3")),
 ])
-def test_changes_that_need_a_new_network_are_refused(deployed: Path, calls: list[Call],
-                                                     old: str, new: str, words: str) -> None:
+def test_changes_that_need_a_new_network_are_planned_as_a_replacement_and_refused(
+        deployed: Path, calls: list[Call], old: str, new: str, field: str,
+        change: tuple[str, str]) -> None:
+    """One piece of advice, in the same words: `plan` shows the replacement, `up` refuses it."""
     write_config(deployed, **{old: new})
-    for command in ("plan", "up"):
-        calls.clear()
-        result = run(command, config=deployed)
-        assert result.exit_code == 1
-        assert words in result.output and "gatewayproxy down" in result.output
-        assert writes(calls) == []
+    advice = "the network cannot change in place: run `gatewayproxy down`, then `up`"
+    calls.clear()
+    plan = run("plan", config=deployed)
+    assert plan.exit_code == 0, plan.output
+    rows = plan_rows(plan.stdout)
+    for step in ("cluster", "private_subnet"):
+        assert rows[step] == f"replace {field}: {change[0]} -> {change[1]} {advice}", rows
+    assert writes(calls) == []
+    up = run("up", config=deployed)
+    assert up.exit_code == 1
+    assert up.output.strip().splitlines() == [
+        f"Error: {field} changed from {change[0]} to {change[1]}; {advice}"]
+    assert writes(calls) == []
 
 
 def test_progress_is_plain_lines_when_not_on_a_terminal(moto_account: None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gatewayproxy.config import subnet_cidrs
-from gatewayproxy.errors import AwsError, ConfigError, GatewayProxyError
+from gatewayproxy.errors import AwsError, GatewayProxyError
 from gatewayproxy.steps import ec2
 from gatewayproxy.steps.base import Context, StepStatus, drift_or_error, ignore_missing
 
@@ -18,8 +18,17 @@ SLR_NOT_READY = "InvalidParameterException:service linked role"
 
 
 def check(ctx: Context) -> None:
-    """Before any write: the region must have the zones the config asks for."""
+    """Before any write: the region must have the zones the config asks for, and the network
+    must not have to change."""
     ec2.zones(ctx)
+    vpc = ec2.find(ctx, ec2.VPC, "vpc")
+    if vpc is not None:
+        _check_cidr(ctx, vpc)
+
+
+def _check_cidr(ctx: Context, vpc: dict[str, Any]) -> None:
+    if vpc["CidrBlock"] != ctx.config.vpc_cidr:
+        raise ec2.NetworkChange("network.vpc_cidr", vpc["CidrBlock"], ctx.config.vpc_cidr)
 
 
 def ensure_service_linked_role(ctx: Context) -> None:
@@ -56,8 +65,8 @@ def apply(ctx: Context) -> None:
         subnet = ec2.ensure(ctx, NAME, f"public_subnet_{i}", ec2.SUBNET, f"public-subnet-{i}",
                             ec2.subnet_creator(ctx, vpc["VpcId"], zone, cidr), existing)
         subnets.append(subnet["SubnetId"])
-    table = ec2.ensure(ctx, NAME, "public_route_table", ec2.ROUTE_TABLE, "public-route-table",
-                       ec2.route_table_creator(ctx, vpc["VpcId"], "public-route-table"))
+    table = ec2.ensure_route_table(ctx, NAME, "public_route_table", vpc["VpcId"],
+                                   "public-route-table")
     ec2.ensure_default_route(ctx, table, GatewayId=igw)
     for subnet_id in subnets:
         ec2.associate(ctx, table, subnet_id)
@@ -84,11 +93,7 @@ def _ensure_cluster(ctx: Context) -> None:
 def _ensure_vpc(ctx: Context) -> dict[str, Any]:
     vpc = ec2.ensure(ctx, NAME, "vpc_id", ec2.VPC, "vpc", lambda specs: ctx.aws.call(
         "ec2", "create_vpc", CidrBlock=ctx.config.vpc_cidr, TagSpecifications=specs)["Vpc"])
-    if vpc["CidrBlock"] != ctx.config.vpc_cidr:
-        raise ConfigError(
-            f"network.vpc_cidr changed from {vpc['CidrBlock']} to {ctx.config.vpc_cidr}; a new "
-            "network needs a new stack: run `gatewayproxy down`, then `up`"
-        )
+    _check_cidr(ctx, vpc)
     if not ctx.state.is_done(NAME):
         for attribute in ("enableDnsSupport", "enableDnsHostnames"):
             current = ctx.aws.call("ec2", "describe_vpc_attribute", VpcId=vpc["VpcId"],

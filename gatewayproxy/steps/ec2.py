@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -170,24 +172,73 @@ def delete_subnet(ctx: Context, subnet_id: str) -> None:
     ctx.aws.call("ec2", "delete_subnet", SubnetId=subnet_id)
 
 
-def route_table_creator(ctx: Context, vpc_id: str, resource: str
+# Pending creates' client tokens, by the state key the id will be recorded under (a key the
+# state does not count as a resource).
+CLIENT_TOKENS = "client_token"
+
+
+def ensure_route_table(ctx: Context, step: str, key: str, vpc_id: str, resource: str,
+                       known: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Our route table, found by tag or created once with a token of its own."""
+    table = ensure(ctx, step, key, ROUTE_TABLE, resource,
+                   route_table_creator(ctx, step, key, vpc_id), known)
+    _settle_token(ctx, step, key)
+    return table
+
+
+def route_table_creator(ctx: Context, step: str, key: str, vpc_id: str
                         ) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
     def create(specs: list[dict[str, Any]]) -> dict[str, Any]:
-        token = f"gatewayproxy-{ctx.stack}-{resource}-{vpc_id}"[:64]
-        return dict(ctx.aws.call("ec2", "create_route_table", VpcId=vpc_id, ClientToken=token,
+        return dict(ctx.aws.call("ec2", "create_route_table", VpcId=vpc_id,
+                                 ClientToken=_pending_token(ctx, step, key),
                                  TagSpecifications=specs, retry=JUST_CREATED)["RouteTable"])
 
     return create
 
 
+def _pending_token(ctx: Context, step: str, key: str) -> str:
+    """A ClientToken unique to this create, kept in the state until its id is recorded: a
+    retried create (after a crash) sends the same one and gets the same table back, a later
+    create (after `down`) a new one. EC2: a reused token with other parameters is refused
+    (IdempotentParameterMismatch); with the same ones it returns the first result, even a
+    deleted one ("Ensuring idempotency in Amazon EC2 API requests"; ClientToken: up to 64 ASCII)."""
+    tokens = _tokens(ctx, step)
+    if key not in tokens:
+        tokens[key] = uuid.uuid4().hex
+        ctx.state.record(step, CLIENT_TOKENS, tokens)
+    return tokens[key]
+
+
+def _settle_token(ctx: Context, step: str, key: str) -> None:
+    """The id is recorded: the token has done its work."""
+    tokens = _tokens(ctx, step)
+    if tokens.pop(key, None) is None:
+        return
+    if tokens:
+        ctx.state.record(step, CLIENT_TOKENS, tokens)
+    else:
+        ctx.state.forget(step, CLIENT_TOKENS)
+
+
+def _tokens(ctx: Context, step: str) -> dict[str, str]:
+    recorded = ctx.state.get(step, CLIENT_TOKENS)
+    return dict(recorded) if isinstance(recorded, dict) else {}
+
+
 def subnet_creator(ctx: Context, vpc_id: str, zone: str, cidr: str
                    ) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
     def create(specs: list[dict[str, Any]]) -> dict[str, Any]:
-        return dict(ctx.aws.call("ec2", "create_subnet", VpcId=vpc_id, CidrBlock=cidr,
-                                 AvailabilityZone=zone, TagSpecifications=specs,
-                                 retry=JUST_CREATED)["Subnet"])
+        params: dict[str, Any] = {"VpcId": vpc_id, "CidrBlock": cidr, zone_parameter(zone): zone,
+                                  "TagSpecifications": specs}
+        return dict(ctx.aws.call("ec2", "create_subnet", retry=JUST_CREATED, **params)["Subnet"])
 
     return create
+
+
+def zone_parameter(zone: str) -> str:
+    """CreateSubnet takes a zone id (`AvailabilityZoneId`) or a name (`AvailabilityZone`, in
+    state files written before zones were chosen by id)."""
+    return "AvailabilityZoneId" if ZONE_ID.fullmatch(zone) else "AvailabilityZone"
 
 
 def associate(ctx: Context, table: dict[str, Any], subnet_id: str) -> None:
@@ -211,25 +262,63 @@ def ensure_default_route(ctx: Context, table: dict[str, Any], **target: str) -> 
         ctx.aws.call("ec2", "replace_route", retry=JUST_CREATED, **route)
 
 
+# A zone id (use1-az1, apne1-az4), as opposed to a zone name (us-east-1a).
+ZONE_ID = re.compile(r"[a-z]+[0-9]+-az[0-9]+")
+
+# Zone ids where AWS documents that Fargate or VPC links v2 are not offered. The network cannot
+# move later, so zones that serve both link generations are chosen whichever one is configured.
+# Sources: "Supported Regions for Amazon ECS on AWS Fargate" (https://docs.aws.amazon.com/
+# AmazonECS/latest/developerguide/AWS_Fargate-Regions.html: us-west-1 usw1-az1 & usw1-az3 only,
+# ap-northeast-1 apne1-az1, -az2 & -az4 only) and "Set up VPC links V2 in API Gateway", its
+# availability by Region (https://docs.aws.amazon.com/apigateway/latest/developerguide/
+# apigateway-vpc-links-v2.html: us-east-1 use1-az1, -az2, -az4, -az5, -az6; us-west-1 usw1-az1,
+# -az3; ap-east-1 ape1-az2, -az3; ap-northeast-2 apne2-az1 to -az3).
+UNSUPPORTED_ZONE_IDS = {
+    "use1-az3": "VPC links v2",
+    "usw1-az2": "Fargate and VPC links v2",
+    "apne1-az3": "Fargate",
+    "ape1-az1": "VPC links v2",
+    "apne2-az4": "VPC links v2",
+}
+
+NETWORK_ADVICE = "the network cannot change in place: run `gatewayproxy down`, then `up`"
+
+
+class NetworkChange(ConfigError):
+    """A config change the network cannot take in place: `up` refuses it before any write,
+    `plan` shows it as a replacement of the steps that hold the network."""
+
+    steps = ("cluster", "private_subnet")
+
+    def __init__(self, field: str, old: object, new: object) -> None:
+        self.field, self.old, self.new = field, old, new
+        super().__init__(f"{field} changed from {old} to {new}; {NETWORK_ADVICE}")
+
+    @property
+    def details(self) -> list[str]:
+        """The plan's words for it."""
+        return [f"{self.field}: {self.old} -> {self.new}", NETWORK_ADVICE]
+
+
 def zones(ctx: Context) -> list[str]:
-    """The first N availability zones of the region, fixed once in the state."""
+    """The N zones the stack uses, fixed once in the state: zone ids (names in state files
+    written before), because a zone name means another zone in each account."""
     recorded = ctx.state.get("cluster", "availability_zones")
+    want = ctx.config.availability_zones
     if recorded:
-        if len(recorded) != ctx.config.availability_zones:
-            raise ConfigError(
-                f"network.availability_zones changed from {len(recorded)} to "
-                f"{ctx.config.availability_zones}; a new network needs a new stack: run "
-                "`gatewayproxy down`, then `up`")
+        if len(recorded) != want:
+            raise NetworkChange("network.availability_zones", len(recorded), want)
         return list(recorded)
     found = ctx.aws.call("ec2", "describe_availability_zones",
                          Filters=[{"Name": "state", "Values": ["available"]},
                                   {"Name": "zone-type", "Values": ["availability-zone"]}])
-    names = sorted(z["ZoneName"] for z in found["AvailabilityZones"])
-    want = ctx.config.availability_zones
-    if len(names) < want:
-
+    ids = sorted(z["ZoneId"] for z in found["AvailabilityZones"])
+    usable = [z for z in ids if z not in UNSUPPORTED_ZONE_IDS]
+    if len(usable) < want:
+        left_out = "".join(f"; {z} left out: no {UNSUPPORTED_ZONE_IDS[z]} there"
+                           for z in ids if z in UNSUPPORTED_ZONE_IDS)
         raise ConfigError(f"network.availability_zones = {want}, but {ctx.aws.region} has "
-                          f"{len(names)} available")
-    chosen = names[:want]
+                          f"{len(usable)} available{left_out}")
+    chosen = usable[:want]
     ctx.state.record("cluster", "availability_zones", chosen)
     return chosen

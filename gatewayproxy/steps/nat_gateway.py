@@ -16,10 +16,27 @@ LIVE = ["pending", "available"]
 
 
 def find(ctx: Context) -> dict[str, Any] | None:
-    """Our NAT gateway that is pending or available (failed and deleted ones do not count)."""
-    filters = [*ec2_tag_filters(ctx, "nat-gateway"), {"Name": "state", "Values": LIVE}]
+    """Our NAT gateway that is pending or available (failed and deleted ones do not count).
+
+    Tagged ours and in our VPC: the VPC filter alone already keeps another stack's NAT gateway
+    out, even where tag filters are not applied (moto ignores them on DescribeNatGateways).
+    """
+    vpc_id = _vpc_id(ctx)
+    if vpc_id is None:
+        return None  # no VPC of ours, so no NAT gateway of ours
+    filters = [*ec2_tag_filters(ctx, "nat-gateway"), {"Name": "state", "Values": LIVE},
+               {"Name": "vpc-id", "Values": [vpc_id]}]
     found = ctx.aws.call("ec2", "describe_nat_gateways", Filter=filters)["NatGateways"]
     return found[0] if found else None
+
+
+def _vpc_id(ctx: Context) -> str | None:
+    """The stack's VPC: as the cluster step recorded it, else found by its tag."""
+    recorded = ctx.state.get("cluster", "vpc_id")
+    if recorded:
+        return str(recorded)
+    vpc = ec2.find(ctx, ec2.VPC, "vpc")
+    return str(vpc["VpcId"]) if vpc else None
 
 
 def apply(ctx: Context) -> None:

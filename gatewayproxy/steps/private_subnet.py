@@ -22,10 +22,8 @@ def apply(ctx: Context) -> None:
     for i, (zone, cidr) in enumerate(zip(zones, cidrs, strict=True)):
         subnet = ec2.ensure(ctx, NAME, f"private_subnet_{i}", ec2.SUBNET, f"private-subnet-{i}",
                             ec2.subnet_creator(ctx, vpc_id, zone, cidr), existing_subnets)
-        table = ec2.ensure(ctx, NAME, f"private_route_table_{i}", ec2.ROUTE_TABLE,
-                           f"private-route-table-{i}",
-                           ec2.route_table_creator(ctx, vpc_id, f"private-route-table-{i}"),
-                           existing_tables)
+        table = ec2.ensure_route_table(ctx, NAME, f"private_route_table_{i}", vpc_id,
+                                       f"private-route-table-{i}", existing_tables)
         ec2.associate(ctx, table, subnet["SubnetId"])
         subnets.append(subnet["SubnetId"])
         tables.append(table["RouteTableId"])
