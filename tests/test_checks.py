@@ -152,6 +152,18 @@ def test_each_function_is_looked_up_once_per_command(aws: Aws, tmp_path: Path,
         {"FunctionName": "quiz-hook"}]
 
 
+def test_a_function_of_another_region_is_refused_before_any_call(
+        moto_account: None, tmp_path: Path, calls: list[Call]) -> None:
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:quiz-hook"
+    result = run("plan", config=write(tmp_path / "gatewayproxy.toml",
+                                      **{'lambda = "quiz-hook"': f'lambda = "{arn}"'}))
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: Lambda function {arn} is in us-east-1, but the stack is in eu-west-1 "
+        "(api.routes lambda): use a function in the stack's region"]
+    assert "lambda" not in {c.service for c in calls}
+
+
 def test_a_role_of_another_stack_stops_up_before_any_write(moto_account: None, config_file: Path,
                                                            calls: list[Call]) -> None:
     boto3.client("iam", region_name=REGION).create_role(

@@ -209,6 +209,7 @@ def resolve_functions(ctx: Context) -> dict[str, str]:
     found_arns: dict[str, str] = {}
     for wanted in sorted({r.function for r in ctx.config.routes if r.function}):
         base, qualifier = split_arn(wanted) if wanted.startswith("arn:") else (wanted, None)
+        _refuse_another_region(ctx, wanted)
         params: dict[str, Any] = {"Qualifier": qualifier} if qualifier else {}
         try:
             found = ctx.aws.call("lambda", "get_function", FunctionName=base, **params)
@@ -223,6 +224,15 @@ def resolve_functions(ctx: Context) -> dict[str, str]:
         found_arns[wanted] = arn
     ctx.outputs.publish(FUNCTIONS, found_arns)
     return found_arns
+
+
+def _refuse_another_region(ctx: Context, wanted: str) -> None:
+    """Lambda answers an ARN of another region with ResourceNotFoundException ("Functions from
+    'us-east-1' are not reachable in this region"): say what is really wrong, before any call."""
+    if wanted.startswith("arn:") and wanted.split(":")[3] != ctx.aws.region:
+        raise GatewayProxyError(
+            f"Lambda function {wanted} is in {wanted.split(':')[3]}, but the stack is in "
+            f"{ctx.aws.region} (api.routes lambda): use a function in the stack's region")
 
 
 def split_arn(arn: str) -> tuple[str, str | None]:
