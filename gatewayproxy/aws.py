@@ -25,6 +25,7 @@ import botocore.exceptions
 import botocore.loaders
 import botocore.session
 
+from gatewayproxy import arns
 from gatewayproxy.errors import (
     AwsError,
     Cancelled,
@@ -146,6 +147,12 @@ def poll_seconds() -> float:
     return value
 
 
+def requested_region(target: Target) -> str | None:
+    """--region or stack.region, else AWS_REGION; None leaves it to botocore, which reads
+    AWS_DEFAULT_REGION and then the profile's region (botocore itself ignores AWS_REGION)."""
+    return target.region or os.environ.get("AWS_REGION") or None
+
+
 def is_loopback(url: str | None) -> bool:
     if not url:
         return False
@@ -171,7 +178,7 @@ class Aws:
         try:
             self._session = boto3.session.Session(botocore_session=core,
                                                   profile_name=target.profile,
-                                                  region_name=target.region)
+                                                  region_name=requested_region(target))
         except botocore.exceptions.ProfileNotFound:
             raise ConfigError(f"AWS profile {target.profile!r} is not configured") from None
         self.region: str = self._session.region_name or ""
@@ -179,9 +186,12 @@ class Aws:
             raise ConfigError(
                 "no AWS region: set stack.region in the config, pass --region, or set AWS_REGION"
             )
-        if not self.endpoint_url and self.region not in _known_regions(self._session):
+        # Also against an endpoint URL: the region still names the ARNs, zones and hostnames.
+        if self.region not in _known_regions(self._session):
             raise ConfigError(f"{self.region!r} is not an AWS region this botocore knows "
                               "(check stack.region, --region or AWS_REGION)")
+        arns.refuse_unsupported_partition(
+            self.region, self._session.get_partition_for_region(self.region))
         self.cancel = threading.Event()
         self.read_only = False  # import: look, never change
         self.planning: list[PlannedCall] | None = None  # plan: note writes instead of sending

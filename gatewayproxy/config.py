@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gatewayproxy.arns import LAMBDA_FUNCTION_ARN, PARTITION
 from gatewayproxy.errors import ConfigError
 
 CONFIG_FILE = "gatewayproxy.toml"
@@ -31,7 +32,7 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
 HTTP_METHODS = ("ANY", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 STACK_NAME = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
 STAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+REGION_NAME = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-\d$")  # eusc-de-east-1 too
 # CreateResource answers "Resource's path part only allow a-zA-Z0-9._- and curly braces at the
 # beginning and the end and an optional plus sign before the closing brace" (BadRequestException,
 # quoted in github.com/claudiajs/claudia/issues/11); ':' is accepted too (aws/aws-cdk#22477). So
@@ -41,8 +42,7 @@ PATH_PART_RULE = "letters, digits and . _ - : only, or one {name} or {name+}"
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 AUTH_TYPES = ("none", "api_key", "iam")
 LAMBDA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z]{2}(-[a-z]+)+-\d:\d{12}:function:"
-                        r"[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$")
+LAMBDA_ARN = LAMBDA_FUNCTION_ARN  # in the supported partition only
 QUOTA_PERIODS = ("day", "week", "month")
 VPC_LINKS = ("v1", "v2")
 # The longest derived name that must fit in 32 characters is the target group's, `<stack>-tg-<port>`.
@@ -386,7 +386,7 @@ def _routes(raw: Any) -> tuple[Route, ...]:
         if function is not None and (not isinstance(function, str) or not (
                 LAMBDA_NAME.fullmatch(function) or LAMBDA_ARN.fullmatch(function))):
             raise ConfigError(f"{where}.lambda {function!r} must be a function name or an ARN like "
-                              "arn:aws:lambda:REGION:ACCOUNT:function:NAME[:ALIAS]")
+                              f"arn:{PARTITION}:lambda:REGION:ACCOUNT:function:NAME[:ALIAS]")
         throttle = _throttle(item["throttle"], f"{where}.throttle") if "throttle" in item else None
         routes.append(Route(normal, tuple(upper), auth, function, throttle))
     _check_siblings(routes)

@@ -109,12 +109,23 @@ class Engine:
         if self.ctx.state.target is None:
             self.ctx.state.set_target(aws.account_id, aws.region, aws.endpoint_url)
 
+    def check(self, replaced: dict[str, NetworkChange] | None = None) -> None:
+        """What only AWS can tell is wrong with the config, before the first write: each
+        step's optional `check(ctx)`, which only reads and keeps what it found for its apply.
+        With `replaced` (plan), a change that needs a new network is noted there, not raised."""
+        for step in steps.ORDER:
+            if hasattr(step, "check"):
+                try:
+                    step.check(self.ctx)
+                except NetworkChange as exc:
+                    if replaced is None:
+                        raise
+                    replaced[step.NAME] = exc
+
     # -- commands --------------------------------------------------------------------------
     def up(self) -> RunResult:
         self.check_target()
-        for step in steps.ORDER:  # what only AWS can tell is wrong with the config, before a write
-            if hasattr(step, "check"):
-                step.check(self.ctx)
+        self.check()
         self.claim_target()
         deps = steps.dependencies()
         result = self._run(list(steps.ORDER), deps, lambda step: step.apply(self.ctx), "up")
@@ -176,12 +187,18 @@ class Engine:
         aws = self.ctx.aws
         real_state = self.ctx.state
         self.ctx.state = real_state.scratch()
-        aws.planning = []
         replaced: dict[str, NetworkChange] = {}
         try:
+            # `up` would stop here with nothing written, so `plan` fails the same way (but a
+            # change that needs a new network is planned as a replacement).
+            aws.read_only = True
+            self.check(replaced)
+            aws.read_only = False
+            aws.planning = []
             result, stopped = self._look("plan", replaced)
             planned = list(aws.planning)
         finally:
+            aws.read_only = False
             aws.planning = None
             self.ctx.state = real_state
         finished = {r.name for r in result.results if r.error is None}

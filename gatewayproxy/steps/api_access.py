@@ -13,6 +13,7 @@ import hashlib
 import json
 from typing import Any
 
+from gatewayproxy import arns
 from gatewayproxy.config import Route
 from gatewayproxy.errors import AwsError, GatewayProxyError
 from gatewayproxy.steps import log_groups
@@ -37,7 +38,7 @@ NO_LOG_ROLE = "BadRequestException:CloudWatch Logs role"
 # UpdateAccount refuse the role.
 LOG_ROLE_TRUST = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": arns.service_principal("apigateway")},
                    "Action": "sts:AssumeRole"}],
 }
 LOG_ROLE_POLICY = {
@@ -215,14 +216,22 @@ def delete_keys(ctx: Context) -> None:
 
 
 # -- Lambda routes ------------------------------------------------------------------------------
+FUNCTIONS = f"{STEP}.functions"  # where resolve_functions keeps its answer for the command
+
+
 def resolve_functions(ctx: Context) -> dict[str, str]:
     """Each Lambda route's function (ARN or name in the config) -> its full ARN, checked to exist.
 
-    Runs before the step's first write, so a missing function stops `up` with nothing changed.
+    Runs in the rest_api step's check, before any step writes, so a missing function stops
+    `up` and `plan` with nothing changed; the answer is kept for the step (one lookup each).
     """
-    arns: dict[str, str] = {}
+    known: dict[str, str] | None = ctx.outputs.get(FUNCTIONS)
+    if known is not None:
+        return known
+    found_arns: dict[str, str] = {}
     for wanted in sorted({r.function for r in ctx.config.routes if r.function}):
         base, qualifier = split_arn(wanted) if wanted.startswith("arn:") else (wanted, None)
+        _refuse_another_region(ctx, wanted)
         params: dict[str, Any] = {"Qualifier": qualifier} if qualifier else {}
         try:
             found = ctx.aws.call("lambda", "get_function", FunctionName=base, **params)
@@ -234,8 +243,18 @@ def resolve_functions(ctx: Context) -> dict[str, str]:
                 "create it first: gatewayproxy never creates or deletes functions") from None
         arn = str(found["Configuration"]["FunctionArn"])
         arn = split_arn(arn)[0] + (f":{qualifier}" if qualifier else "")
-        arns[wanted] = arn
-    return arns
+        found_arns[wanted] = arn
+    ctx.outputs.publish(FUNCTIONS, found_arns)
+    return found_arns
+
+
+def _refuse_another_region(ctx: Context, wanted: str) -> None:
+    """Lambda answers an ARN of another region with ResourceNotFoundException ("Functions from
+    'us-east-1' are not reachable in this region"): say what is really wrong, before any call."""
+    if wanted.startswith("arn:") and wanted.split(":")[3] != ctx.aws.region:
+        raise GatewayProxyError(
+            f"Lambda function {wanted} is in {wanted.split(':')[3]}, but the stack is in "
+            f"{ctx.aws.region} (api.routes lambda): use a function in the stack's region")
 
 
 def split_arn(arn: str) -> tuple[str, str | None]:
@@ -245,9 +264,7 @@ def split_arn(arn: str) -> tuple[str, str | None]:
 
 
 def lambda_uri(function_arn: str) -> str:
-    region = function_arn.split(":")[3]
-    return (f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}"
-            "/invocations")
+    return arns.lambda_invocation_uri(function_arn)
 
 
 def statement_prefix(ctx: Context) -> str:
@@ -264,7 +281,7 @@ def source_arn(ctx: Context, api_id: str, route: Route, method: str) -> str:
     """Only this API, any stage, this method and path (path parameters match anything)."""
     path = "/".join("*" if p.startswith("{") else p for p in route.parts)
     verb = "*" if method == "ANY" else method
-    return (f"arn:aws:execute-api:{ctx.aws.region}:{ctx.aws.account_id}:{api_id}/*/{verb}/{path}")
+    return arns.arn("execute-api", ctx.aws.region, ctx.aws.account_id, f"{api_id}/*/{verb}/{path}")
 
 
 def wanted_permissions(ctx: Context, api_id: str, arns: dict[str, str]) -> dict[str, dict[str, str]]:
@@ -320,7 +337,7 @@ def _add_permission(ctx: Context, function_arn: str, sid: str, arn: str) -> None
     base, qualifier = split_arn(function_arn)
     params: dict[str, Any] = {"Qualifier": qualifier} if qualifier else {}
     ctx.aws.call("lambda", "add_permission", FunctionName=base, StatementId=sid,
-                 Action="lambda:InvokeFunction", Principal="apigateway.amazonaws.com",
+                 Action="lambda:InvokeFunction", Principal=arns.service_principal("apigateway"),
                  SourceArn=arn, **params)
 
 
@@ -363,8 +380,8 @@ def access_log_group(ctx: Context) -> str:
 
 
 def access_log_arn(ctx: Context) -> str:
-    return (f"arn:aws:logs:{ctx.aws.region}:{ctx.aws.account_id}:log-group:"
-            f"{access_log_group(ctx)}")
+    return arns.arn("logs", ctx.aws.region, ctx.aws.account_id,
+                    f"log-group:{access_log_group(ctx)}")
 
 
 def method_key(path: str, method: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gatewayproxy import arns
 from gatewayproxy.config import subnet_cidrs
 from gatewayproxy.errors import AwsError, GatewayProxyError
 from gatewayproxy.steps import ec2
@@ -39,7 +40,7 @@ def ensure_service_linked_role(ctx: Context) -> None:
         if exc.code != "NoSuchEntity":
             raise
         try:
-            ctx.aws.call("iam", "create_service_linked_role", AWSServiceName="ecs.amazonaws.com")
+            ctx.aws.call("iam", "create_service_linked_role", AWSServiceName=arns.service_principal("ecs"))
         except AwsError as err:
             # AWS: InvalidInput "...has been taken in this account"; emulators: EntityAlreadyExists.
             taken = err.code == "InvalidInput" and "taken" in err.aws_message

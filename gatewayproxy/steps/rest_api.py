@@ -12,6 +12,7 @@ import hashlib
 import json
 from typing import Any
 
+from gatewayproxy import arns
 from gatewayproxy.config import Route
 from gatewayproxy.errors import AwsError
 from gatewayproxy.steps import api_access, vpc_link
@@ -25,7 +26,12 @@ AUTHORIZATION = {"none": "NONE", "api_key": "NONE", "iam": "AWS_IAM"}
 
 
 def invoke_url(api_id: str, region: str, stage: str) -> str:
-    return f"https://{api_id}.execute-api.{region}.amazonaws.com/{stage}"
+    return f"https://{arns.execute_api_host(api_id, region)}/{stage}"
+
+
+def check(ctx: Context) -> None:
+    """Before any write: every Lambda route's function exists (kept for apply)."""
+    api_access.resolve_functions(ctx)
 
 
 def find(ctx: Context) -> dict[str, Any] | None:

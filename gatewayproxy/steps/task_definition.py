@@ -5,26 +5,41 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from gatewayproxy import arns
 from gatewayproxy.errors import AwsError, GatewayProxyError
 from gatewayproxy.steps import log_groups
-from gatewayproxy.steps.base import Context, StepStatus, drift_or_error, ignore_missing
+from gatewayproxy.steps.base import Context, StepStatus, drift_or_error, ignore_missing, tag_value
 
 NAME = "task_definition"
 NEEDS: tuple[str, ...] = ()
 
-EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+EXECUTION_POLICY = arns.managed_policy("service-role/AmazonECSTaskExecutionRolePolicy")
+# IAM is global, the rest of the stack is regional: the role says which region's stack owns it.
+REGION_TAG = "gatewayproxy:region"
+
+
 def trust_policy(account_id: str) -> dict[str, Any]:
     """ECS tasks may assume the role, and only for this account (no confused deputy)."""
     return {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+        "Statement": [{"Effect": "Allow",
+                       "Principal": {"Service": arns.service_principal("ecs-tasks")},
                        "Action": "sts:AssumeRole",
                        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}}}],
     }
 
 
 def role_name(ctx: Context) -> str:
-    return ctx.name("execution")
+    """One role per region's stack: IAM names are account-wide, so the same stack name in two
+    regions must not share (and delete) one role. At most 13 + 23 + 1 + 15 + 10 = 62 of IAM's
+    64 characters (longest stack name, longest region name: see the tests). Earlier versions
+    named it after the stack alone (`gatewayproxy-<stack>-execution`): see _keep_legacy_role."""
+    return ctx.name(f"{ctx.aws.region}-execution")
+
+
+def owns_role(ctx: Context, tags: Any, legacy: bool = False) -> bool:
+    """Ours: this stack's tag and this region's (a legacy role carries no region tag)."""
+    return ctx.owns(tags) and tag_value(tags, REGION_TAG) == (None if legacy else ctx.aws.region)
 
 
 def log_group(ctx: Context) -> str:
@@ -60,28 +75,66 @@ def apply(ctx: Context) -> None:
     ctx.state.mark_done(NAME)
 
 
-def _ensure_role(ctx: Context) -> str:
+def check(ctx: Context) -> None:
+    """Before any write: a role of our name that is not this region's stack's stops `up`."""
+    _find_role(ctx)
+
+
+ROLE = f"{NAME}.role"  # what _find_role found ({} for none), kept for the command
+
+
+def _find_role(ctx: Context) -> dict[str, Any] | None:
+    """Our regional role, or None; looked up once per command (check, then apply)."""
+    known: dict[str, Any] | None = ctx.outputs.get(ROLE)
+    if known is not None:
+        return known or None
     name = role_name(ctx)
     try:
-        role = ctx.aws.call("iam", "get_role", RoleName=name)["Role"]
+        role: dict[str, Any] | None = ctx.aws.call("iam", "get_role", RoleName=name)["Role"]
         tags = ctx.aws.call("iam", "list_role_tags", RoleName=name)["Tags"]
-        if not ctx.owns(tags):
-            raise GatewayProxyError(f"IAM role {name} exists but is not tagged as stack "
-                                    f"{ctx.stack}'s; rename the stack or remove the role")
     except AwsError as exc:
         if exc.code != "NoSuchEntity":
             raise
+        role = None
+    else:
+        if not owns_role(ctx, tags):
+            raise GatewayProxyError(f"IAM role {name} exists but is not tagged as stack "
+                                    f"{ctx.stack}'s in {ctx.aws.region}; rename the stack or "
+                                    "remove the role")
+    ctx.outputs.publish(ROLE, role or {})
+    return role
+
+
+def _ensure_role(ctx: Context) -> str:
+    name = role_name(ctx)
+    role = _find_role(ctx)
+    if role is None:
         role = ctx.aws.call(
             "iam", "create_role", RoleName=name,
             AssumeRolePolicyDocument=json.dumps(trust_policy(ctx.aws.account_id)),
-            Description=f"gatewayproxy {ctx.stack}: lets ECS pull the image and write logs",
-            Tags=ctx.tag_list(NAME, "execution-role"),
+            Description=f"gatewayproxy {ctx.stack} in {ctx.aws.region}: lets ECS pull the image "
+                        "and write logs",
+            Tags=[*ctx.tag_list(NAME, "execution-role"),
+                  {"Key": REGION_TAG, "Value": ctx.aws.region}],
         )["Role"]
+        ctx.outputs.publish(ROLE, role)
+    _keep_legacy_role(ctx, name)
     ctx.state.record(NAME, "execution_role", name)
     attached = ctx.aws.call("iam", "list_attached_role_policies", RoleName=name)
     if EXECUTION_POLICY not in {p["PolicyArn"] for p in attached["AttachedPolicies"]}:
         ctx.aws.call("iam", "attach_role_policy", RoleName=name, PolicyArn=EXECUTION_POLICY)
     return str(role["Arn"])
+
+
+def _keep_legacy_role(ctx: Context, name: str) -> None:
+    """A stack made by an earlier version recorded the stack-wide role: it moves to its own
+    role (the new task-definition revision names it, the service rolls onto it). The old role
+    stays until `down`: tasks of the old revision may still be running or rolled back to."""
+    recorded = ctx.state.get(NAME, "execution_role")
+    if recorded and recorded != name:
+        ctx.state.record(NAME, "legacy_execution_role", recorded)
+        ctx.report(NAME, f"moving to the regional execution role {name}; "
+                         f"`down` deletes the old {recorded}")
 
 
 def desired_task_definition(ctx: Context, role_arn: str) -> dict[str, Any]:
@@ -136,6 +189,7 @@ def differences(current: dict[str, Any], desired: dict[str, Any]) -> list[str]:
     have = (current.get("containerDefinitions") or [{}])[0]
     want = desired["containerDefinitions"][0]
     pairs = [
+        ("execution role", current.get("executionRoleArn"), desired["executionRoleArn"]),
         ("image", have.get("image"), want["image"]),
         ("cpu", current.get("cpu"), desired["cpu"]),
         ("memory", current.get("memory"), desired["memory"]),
@@ -192,19 +246,30 @@ def destroy(ctx: Context) -> None:
             ctx.aws.call("ecs", "deregister_task_definition", taskDefinition=arn)
     ctx.state.forget(NAME, "task_definition_arn")
     log_groups.delete(ctx, NAME, "log_group", log_group(ctx))
-    name = role_name(ctx)
+    # The regional role, and a legacy one only if this stack's state names it (another
+    # region's stack of the same name may still use a legacy role it never recorded here).
+    recorded = {ctx.state.get(NAME, "execution_role"), ctx.state.get(NAME, "legacy_execution_role")}
+    _delete_role(ctx, role_name(ctx), legacy=False)
+    ctx.outputs.publish(ROLE, {})
+    for name in sorted(n for n in recorded if n and n != role_name(ctx)):
+        _delete_role(ctx, name, legacy=True)
+    ctx.state.forget(NAME, "legacy_execution_role")
+    ctx.state.forget(NAME, "execution_role")
+
+
+def _delete_role(ctx: Context, name: str, legacy: bool) -> None:
+    """Only if it is this region's stack's: the same stack name elsewhere has its own."""
     try:
         tags = ctx.aws.call("iam", "list_role_tags", RoleName=name)["Tags"]
     except AwsError as exc:
         if exc.code != "NoSuchEntity":
             raise
-    else:
-        if ctx.owns(tags):
-            ignore_missing(("NoSuchEntity",), lambda: ctx.aws.call(
-                "iam", "detach_role_policy", RoleName=name, PolicyArn=EXECUTION_POLICY))
-            ignore_missing(("NoSuchEntity",), lambda: ctx.aws.call(
-                "iam", "delete_role", RoleName=name))
-    ctx.state.forget(NAME, "execution_role")
+        return
+    if owns_role(ctx, tags, legacy):
+        ignore_missing(("NoSuchEntity",), lambda: ctx.aws.call(
+            "iam", "detach_role_policy", RoleName=name, PolicyArn=EXECUTION_POLICY))
+        ignore_missing(("NoSuchEntity",), lambda: ctx.aws.call(
+            "iam", "delete_role", RoleName=name))
 
 
 def _our_revisions(ctx: Context) -> list[str]:
