@@ -48,7 +48,7 @@ def estimate(cfg: Config, region: str) -> Estimate | None:
     lines = (
         Line("NAT gateway", table["nat_gateway_hour"] * hours,
              f"1 x ${table['nat_gateway_hour']}/h, plus data processed"),
-        Line("Elastic IP (public IPv4)", table["public_ipv4_hour"] * hours,
+        Line("Elastic IP (IPv4)", table["public_ipv4_hour"] * hours,
              f"1 x ${table['public_ipv4_hour']}/h"),
         Line("Network Load Balancer", table["nlb_hour"] * hours,
              f"1 x ${table['nlb_hour']}/h, plus LCUs"),

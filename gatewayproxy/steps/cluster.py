@@ -18,11 +18,16 @@ NEEDS: tuple[str, ...] = ()
 SLR_NOT_READY = "InvalidParameterException:service linked role"
 
 
+# What `check` found of the VPC ({"vpc": item}, or {} for none), so `apply` does not look again.
+FOUND_VPC = f"{NAME}.found_vpc"
+
+
 def check(ctx: Context) -> None:
     """Before any write: the region must have the zones the config asks for, and the network
     must not have to change."""
     ec2.zones(ctx)
     vpc = ec2.find(ctx, ec2.VPC, "vpc")
+    ctx.outputs.publish(FOUND_VPC, {"vpc": vpc} if vpc is not None else {})
     if vpc is not None:
         _check_cidr(ctx, vpc)
 
@@ -93,7 +98,8 @@ def _ensure_cluster(ctx: Context) -> None:
 
 def _ensure_vpc(ctx: Context) -> dict[str, Any]:
     vpc = ec2.ensure(ctx, NAME, "vpc_id", ec2.VPC, "vpc", lambda specs: ctx.aws.call(
-        "ec2", "create_vpc", CidrBlock=ctx.config.vpc_cidr, TagSpecifications=specs)["Vpc"])
+        "ec2", "create_vpc", CidrBlock=ctx.config.vpc_cidr, TagSpecifications=specs)["Vpc"],
+        ctx.outputs.get(FOUND_VPC))
     _check_cidr(ctx, vpc)
     if not ctx.state.is_done(NAME):
         for attribute in ("enableDnsSupport", "enableDnsHostnames"):
