@@ -3,8 +3,9 @@
 They all depend on the partition: `arn:aws:` and `.amazonaws.com` in the standard one,
 `arn:aws-cn:` and `.amazonaws.com.cn` in China, `arn:aws-us-gov:` in GovCloud, and so on.
 Only the standard partition is supported for now, and `Aws` refuses any region outside it
-before its first call (`refuse_unsupported_partition`). Supporting another partition means
-deriving these two values from the region here, and nothing else.
+before its first call (`refuse_unsupported_partition`). Supporting another partition starts
+here: deriving these values from the region (the Lambda ARN pattern, built at import from
+PARTITION, then has to take the partition too).
 """
 
 from __future__ import annotations

@@ -72,6 +72,14 @@ def _short(value: Any) -> str:
     return text.rsplit("/", 1)[-1] if text.startswith("arn:") else text
 
 
+def _rebuilt(step: str) -> list[str]:
+    """Plan words for a step that a network change rebuilds along with the network."""
+    words = ["rebuilt on the new network (down, then up)"]
+    if step == "rest_api":
+        words.append("the invoke URL changes: a new REST API")
+    return words
+
+
 @dataclass
 class RunResult:
     results: list[StepResult] = field(default_factory=list)
@@ -202,11 +210,11 @@ class Engine:
             aws.planning = None
             self.ctx.state = real_state
         finished = {r.name for r in result.results if r.error is None}
-        replacing = {name: change for change in replaced.values() for name in change.steps}
+        replacing = {name: change.details for change in replaced.values() for name in change.steps}
         rows = []
         for name in steps.NAMES:
-            if name in replacing:  # `up` refuses it: the network goes with `down`, then `up`
-                rows.append(PlanRow(name, "replace", replacing[name].details))
+            if replaced:  # `up` refuses it: `down`, then `up` rebuilds every step on a new network
+                rows.append(PlanRow(name, "replace", replacing.get(name) or _rebuilt(name)))
                 continue
             writes = _summarise([c for c in planned if c.step == name])
             known = real_state.is_done(name) or bool(real_state.resources(name))

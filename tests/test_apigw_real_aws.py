@@ -20,7 +20,7 @@ from inventory import inventory
 
 from gatewayproxy import config, probe
 from gatewayproxy.aws import Aws
-from gatewayproxy.errors import AwsError
+from gatewayproxy.errors import AwsError, GatewayProxyError
 from gatewayproxy.steps import api_access, rest_api
 from gatewayproxy.steps.target_group import LISTENER_PORT
 
@@ -252,7 +252,8 @@ def test_the_account_log_role_trusts_api_gateway_without_conditions(
             **PLAIN_TRUST["Statement"][0],  # type: ignore[index]
             "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}]}
         iam.create_role(RoleName=api_access.ACCOUNT_LOG_ROLE,
-                        AssumeRolePolicyDocument=json.dumps(conditioned))
+                        AssumeRolePolicyDocument=json.dumps(conditioned),
+                        Tags=[api_access.LOG_ROLE_TAG])
     ctx = SimpleNamespace(aws=aws, report=lambda step, message: None)
     api_access.ensure_account_log_role(ctx)  # type: ignore[arg-type]
     operation, key = (("update_assume_role_policy", "PolicyDocument") if older_role
@@ -263,6 +264,17 @@ def test_the_account_log_role_trusts_api_gateway_without_conditions(
     assert trust == PLAIN_TRUST
     account = boto3.client("apigateway", region_name=REGION).get_account()
     assert account["cloudwatchRoleArn"].endswith(f":role/{api_access.ACCOUNT_LOG_ROLE}")
+
+
+def test_a_log_role_of_that_name_not_made_by_gatewayproxy_is_left_as_it_is(
+        aws: Aws, calls: list[Call]) -> None:
+    iam = boto3.client("iam", region_name=REGION)
+    theirs = json.dumps(PLAIN_TRUST)
+    iam.create_role(RoleName=api_access.ACCOUNT_LOG_ROLE, AssumeRolePolicyDocument=theirs)
+    ctx = SimpleNamespace(aws=aws, report=lambda step, message: None)
+    with pytest.raises(GatewayProxyError, match="not made by gatewayproxy"):
+        api_access.ensure_account_log_role(ctx)  # type: ignore[arg-type]
+    assert writes(calls) == []
 
 
 # -- 12: the invoke-URL check asks a public route and reports the status as it is --------------

@@ -158,6 +158,12 @@ def test_changes_that_need_a_new_network_are_planned_as_a_replacement_and_refuse
     rows = plan_rows(plan.stdout)
     for step in ("cluster", "private_subnet"):
         assert rows[step] == f"replace {field}: {change[0]} -> {change[1]} {advice}", rows
+    # down, then up, rebuilds everything on the new network: every row says so.
+    for step in ("task_definition", "load_balancer", "nat_gateway", "service", "target_group",
+                 "vpc_link"):
+        assert rows[step] == "replace rebuilt on the new network (down, then up)", rows
+    assert rows["rest_api"] == ("replace rebuilt on the new network (down, then up) the invoke "
+                                "URL changes: a new REST API"), rows
     assert writes(calls) == []
     up = run("up", config=deployed)
     assert up.exit_code == 1

@@ -7,6 +7,7 @@ import io
 import json
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -160,7 +161,7 @@ def test_a_function_of_another_region_is_refused_before_any_call(
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
         f"Error: Lambda function {arn} is in us-east-1, but the stack is in eu-west-1 "
-        "(api.routes lambda): use a function in the stack's region"]
+        "(api.routes lambda); gatewayproxy supports only functions in the stack's region for now"]
     assert "lambda" not in {c.service for c in calls}
 
 
@@ -266,6 +267,33 @@ def test_down_leaves_a_legacy_role_its_state_does_not_name(aws: Aws, tmp_path: P
     task_definition.apply(ctx)
     task_definition.destroy(ctx)
     assert [r["RoleName"] for r in iam.list_roles()["Roles"]] == ["gatewayproxy-quizapi-execution"]
+
+
+def test_down_keeps_a_legacy_role_last_used_in_another_region(
+        aws: Aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both regions' states may name the stack-wide role of an earlier version: the one that
+    IAM saw last used elsewhere stays, and `down` says why (moto keeps no RoleLastUsed)."""
+    legacy = "gatewayproxy-quizapi-execution"
+    iam = boto3.client("iam", region_name=REGION)
+    iam.create_role(RoleName=legacy, AssumeRolePolicyDocument="{}",
+                    Tags=[{"Key": "gatewayproxy:stack", "Value": "quizapi"}])
+    ctx = _context(aws, REGION, tmp_path)
+    ctx.state.record("task_definition", "execution_role", legacy)
+    task_definition.apply(ctx)
+    original = Aws.call
+
+    def used_in_us_east_1(self: Aws, service: str, operation: str, /, **params: Any) -> Any:
+        answer = original(self, service, operation, **params)
+        if operation == "get_role" and params.get("RoleName") == legacy:
+            answer["Role"]["RoleLastUsed"] = {"Region": "us-east-1"}
+        return answer
+
+    monkeypatch.setattr(Aws, "call", used_in_us_east_1)
+    reported: list[str] = []
+    ctx.report = lambda step, message: reported.append(message)
+    task_definition.destroy(ctx)
+    assert [r["RoleName"] for r in iam.list_roles()["Roles"]] == [legacy]
+    assert any("last used in us-east-1" in m for m in reported), reported
 
 
 def test_the_longest_role_name_fits_iam(tmp_path: Path) -> None:

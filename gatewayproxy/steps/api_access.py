@@ -32,6 +32,7 @@ ACCESS_LOG_FORMAT = json.dumps({
 # The account-wide role API Gateway needs to write any access log (AWS's own "one per account").
 ACCOUNT_LOG_ROLE = "gatewayproxy-apigateway-cloudwatch"
 NO_LOG_ROLE = "BadRequestException:CloudWatch Logs role"
+LOG_ROLE_TAG = {"Key": "gatewayproxy:account", "Value": "apigateway-logs"}
 # The trust AWS documents for this role ("Permissions for CloudWatch logging", set-up-logging;
 # the AWS::ApiGateway::Account example in CloudFormation): the service principal, no conditions.
 # An aws:SourceAccount condition is not in any of AWS's examples and reportedly makes
@@ -254,7 +255,8 @@ def _refuse_another_region(ctx: Context, wanted: str) -> None:
     if wanted.startswith("arn:") and wanted.split(":")[3] != ctx.aws.region:
         raise GatewayProxyError(
             f"Lambda function {wanted} is in {wanted.split(':')[3]}, but the stack is in "
-            f"{ctx.aws.region} (api.routes lambda): use a function in the stack's region")
+            f"{ctx.aws.region} (api.routes lambda); gatewayproxy supports only functions in the "
+            "stack's region for now")
 
 
 def split_arn(arn: str) -> tuple[str, str | None]:
@@ -447,8 +449,13 @@ def ensure_account_log_role(ctx: Context) -> None:
                             AssumeRolePolicyDocument=json.dumps(LOG_ROLE_TRUST),
                             Description="API Gateway writes access logs (account setting, "
                                         "made by gatewayproxy)",
-                            Tags=[{"Key": "gatewayproxy:account", "Value": "apigateway-logs"}])["Role"]
+                            Tags=[LOG_ROLE_TAG])["Role"]
     else:
+        tags = ctx.aws.call("iam", "list_role_tags", RoleName=ACCOUNT_LOG_ROLE)["Tags"]
+        if LOG_ROLE_TAG not in tags:  # never rewrite a role someone else made under this name
+            raise GatewayProxyError(
+                f"IAM role {ACCOUNT_LOG_ROLE} exists but was not made by gatewayproxy; set the "
+                "account's API Gateway CloudWatch Logs role yourself, or set api.access_logs = false")
         # Made by an older gatewayproxy with an aws:SourceAccount condition: use the plain trust.
         ctx.aws.call("iam", "update_assume_role_policy", RoleName=ACCOUNT_LOG_ROLE,
                      PolicyDocument=json.dumps(LOG_ROLE_TRUST))

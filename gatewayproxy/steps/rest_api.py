@@ -77,12 +77,14 @@ def desired_methods(ctx: Context, backend: dict[str, str],
 
 
 def _service_integration(route: Route, method: str, backend: dict[str, str]) -> dict[str, Any]:
-    # The container sees exactly the route's path: a REST integration's `uri` spells the whole
-    # backend path, each `{name}` filled from `integration.request.path.name` (REST parameter
-    # mapping has no key for the whole path; `$context.requestOverride.path.<name>` overrides a
-    # parameter). The stage prefix AWS documents for private integrations comes from HTTP APIs,
-    # whose integration names a listener and no path ("Create private integrations for HTTP
-    # APIs": overwrite:path = $request.path to drop it); gatewayproxy makes no HTTP API.
+    # The container should see exactly the route's path: a REST integration's `uri` spells the
+    # whole backend path, each `{name}` filled from `integration.request.path.name`. AWS's
+    # "Private integrations for REST APIs" page says the stage is included in the request to a
+    # private integration and points at `$context.requestOverride.path`; in REST that overrides
+    # one path parameter (in mapping templates, which HTTP_PROXY has none of), and parameter
+    # mapping has no key for the whole path. The stage prefix is certain for HTTP APIs ("Create
+    # private integrations for HTTP APIs": overwrite:path = $request.path drops it), which name
+    # no path. Unverified on a real account for REST: the README says so.
     params = route.path_parameters
     backend_path = "/".join(p.replace("+}", "}") for p in route.parts)
     integration = {

@@ -265,11 +265,28 @@ def _delete_role(ctx: Context, name: str, legacy: bool) -> None:
         if exc.code != "NoSuchEntity":
             raise
         return
-    if owns_role(ctx, tags, legacy):
-        ignore_missing(("NoSuchEntity",), lambda: ctx.aws.call(
-            "iam", "detach_role_policy", RoleName=name, PolicyArn=EXECUTION_POLICY))
-        ignore_missing(("NoSuchEntity",), lambda: ctx.aws.call(
-            "iam", "delete_role", RoleName=name))
+    if not owns_role(ctx, tags, legacy):
+        return
+    if legacy and (used := _last_used_elsewhere(ctx, name)):
+        ctx.report(NAME, f"kept the earlier version's role {name}: last used in {used}, where a "
+                         "stack of the same name may still run on it; delete it once none does")
+        return
+    ignore_missing(("NoSuchEntity",), lambda: ctx.aws.call(
+        "iam", "detach_role_policy", RoleName=name, PolicyArn=EXECUTION_POLICY))
+    ignore_missing(("NoSuchEntity",), lambda: ctx.aws.call("iam", "delete_role", RoleName=name))
+
+
+def _last_used_elsewhere(ctx: Context, name: str) -> str | None:
+    """The other region a legacy (stack-wide) role was last used in, if any: the same stack name
+    there, still on an earlier version, shares it (IAM's RoleLastUsed.Region, GetRole)."""
+    try:
+        role = ctx.aws.call("iam", "get_role", RoleName=name)["Role"]
+    except AwsError as exc:
+        if exc.code != "NoSuchEntity":
+            raise
+        return None
+    region = (role.get("RoleLastUsed") or {}).get("Region")
+    return str(region) if region and region != ctx.aws.region else None
 
 
 def _our_revisions(ctx: Context) -> list[str]:
