@@ -186,6 +186,23 @@ def test_an_inactive_v2_link_is_reused_kept_healthy_and_deleted_until_not_found(
     assert not any(inventory(REGION).values())
 
 
+def test_a_link_whose_deletion_failed_ends_down_at_once_with_the_reason(
+        moto_account: None, config_file: Path, clock: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    write_config(config_file, **V2)
+    assert run("up", config=config_file).exit_code == 0
+    from moto.apigatewayv2 import models
+
+    to_json = models.VpcLink.to_json
+    monkeypatch.setattr(models.ApiGatewayV2Backend, "delete_vpc_link", lambda self, vpc_link_id: None)
+    monkeypatch.setattr(models.VpcLink, "to_json", lambda self: {
+        **to_json(self), "vpcLinkStatus": "FAILED", "vpcLinkStatusMessage": "ENI still in use"})
+    result = run("down", "--yes", config=config_file)
+    assert result.exit_code == 1
+    assert "deletion FAILED: ENI still in use" in result.output
+    assert sum(clock.slept) < 60  # not the 20 minutes of the deletion wait
+
+
 # -- 7: the container sees the route's path, without the stage ---------------------------------
 ROUTES = CONFIG + """
 [[api.routes]]

@@ -130,7 +130,13 @@ def _delete(ctx: Context, link_id: str, gen: Generation = V1) -> None:
                     return True, "deleted"
                 raise
             # Only NotFound means gone: an INACTIVE link still exists (and holds its quota).
-            return False, str(link.get(gen.status_key))
+            # FAILED will not move on by itself (Terraform's waitVPCLinkDeleted fails there too).
+            status = str(link.get(gen.status_key))
+            if status == "FAILED":
+                raise GatewayProxyError(f"{gen.label} {link_id} deletion FAILED: "
+                                        f"{link.get(gen.message_key) or 'no reason given'}; run "
+                                        "`gatewayproxy down` again once it is fixed")
+            return False, status
 
         ctx.aws.wait(f"{gen.label} {link_id} deletion", gone, TIMEOUT,
                      lambda m: ctx.report(NAME, m))
