@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -279,6 +279,21 @@ class Aws:
                 raise GatewayProxyError(f"{_title(operation)}: invalid parameters: {exc}") from None
             except botocore.exceptions.BotoCoreError as exc:
                 raise GatewayProxyError(f"{_title(operation)}: {exc}") from None
+
+    def pages(self, service: str, operation: str, /, *, items: str, token: str,
+              send_as: str | None = None, **params: Any) -> Iterator[Any]:
+        """Every item of a paginated call, page after page, as the caller reads them (a lookup
+        that finds what it wants early asks for no further page). `token` is the answer's key
+        for the next page, sent back as `send_as` (the same name unless given: ELBv2 answers
+        NextMarker and takes Marker)."""
+        params = dict(params)
+        while True:
+            page = self.call(service, operation, **params)
+            yield from page.get(items) or []
+            following = page.get(token)
+            if not following:
+                return
+            params[send_as or token] = following
 
     def _pace(self, service: str, operation: str) -> None:
         interval = MIN_INTERVAL.get((service, operation))

@@ -244,15 +244,10 @@ class Engine:
         The Resource Groups Tagging API also lists what was deleted a moment ago (NAT gateways
         in `deleted`, INACTIVE ECS clusters, services and task definitions): those are left out.
         """
-        arns: list[str] = []
-        kwargs: dict[str, Any] = {"TagFilters": [{"Key": STACK_TAG, "Values": [self.ctx.stack]}]}
-        while True:
-            page = self.ctx.aws.call("resourcegroupstaggingapi", "get_resources", **kwargs)
-            arns += [item["ResourceARN"] for item in page.get("ResourceTagMappingList", [])]
-            if not page.get("PaginationToken"):
-                break
-            kwargs["PaginationToken"] = page["PaginationToken"]
-        return [arn for arn in arns if self._live(arn)]
+        found = self.ctx.aws.pages("resourcegroupstaggingapi", "get_resources",
+                                   items="ResourceTagMappingList", token="PaginationToken",
+                                   TagFilters=[{"Key": STACK_TAG, "Values": [self.ctx.stack]}])
+        return [item["ResourceARN"] for item in found if self._live(item["ResourceARN"])]
 
     def _live(self, arn: str) -> bool:
         aws = self.ctx.aws

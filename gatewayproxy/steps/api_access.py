@@ -52,14 +52,8 @@ LOG_ROLE_POLICY = {
 
 
 def _pages(ctx: Context, operation: str, **params: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"limit": 500, **params}
-    while True:
-        page = ctx.aws.call("apigateway", operation, **kwargs)
-        items += page.get("items", [])
-        if not page.get("position"):
-            return items
-        kwargs["position"] = page["position"]
+    return list(ctx.aws.pages("apigateway", operation, items="items", token="position",
+                              **{"limit": 500, **params}))
 
 
 # -- usage plan ---------------------------------------------------------------------------------

@@ -43,15 +43,9 @@ def find(ctx: Context) -> dict[str, Any] | None:
         except AwsError as exc:
             if exc.code != "NotFoundException":
                 raise
-    kwargs: dict[str, Any] = {"limit": 500}
-    while True:
-        page = ctx.aws.call("apigateway", "get_rest_apis", **kwargs)
-        for item in page.get("items", []):
-            if ctx.owns(item.get("tags", {})):
-                return dict(item)
-        if not page.get("position"):
-            return None
-        kwargs["position"] = page["position"]
+    return next((dict(item) for item in ctx.aws.pages("apigateway", "get_rest_apis", items="items",
+                                                      token="position", limit=500)
+                 if ctx.owns(item.get("tags", {}))), None)
 
 
 def desired_methods(ctx: Context, backend: dict[str, str],
@@ -269,15 +263,9 @@ def _method_matches(current: dict[str, Any], body: dict[str, Any]) -> bool:
 
 
 def _resources(ctx: Context, api_id: str) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    kwargs: dict[str, Any] = {"restApiId": api_id, "limit": 500}
-    while True:
-        page = ctx.aws.call("apigateway", "get_resources", **kwargs)
-        for item in page.get("items", []):
-            found[item["path"]] = item
-        if not page.get("position"):
-            return found
-        kwargs["position"] = page["position"]
+    return {item["path"]: item for item in ctx.aws.pages(
+        "apigateway", "get_resources", items="items", token="position", restApiId=api_id,
+        limit=500)}
 
 
 def _deploy(ctx: Context, api_id: str, digest: str) -> None:

@@ -134,15 +134,9 @@ def wait_healthy(ctx: Context, group_arn: str) -> None:
 def _our_groups(ctx: Context) -> list[str]:
     """Every target group of this stack: recorded, or named `<stack>-tg-*` and tagged ours."""
     prefix = f"{ctx.stack}-tg-"
-    candidates: list[str] = []
-    kwargs: dict[str, Any] = {}
-    while True:
-        page = ctx.aws.call("elbv2", "describe_target_groups", **kwargs)
-        candidates.extend(g["TargetGroupArn"] for g in page["TargetGroups"]
-                          if g["TargetGroupName"].startswith(prefix))
-        if not page.get("NextMarker"):
-            break
-        kwargs["Marker"] = page["NextMarker"]
+    candidates = [g["TargetGroupArn"] for g in ctx.aws.pages(
+        "elbv2", "describe_target_groups", items="TargetGroups", token="NextMarker",
+        send_as="Marker") if g["TargetGroupName"].startswith(prefix)]
     ours: list[str] = []
     for start in range(0, len(candidates), 20):
         described = ctx.aws.call("elbv2", "describe_tags",

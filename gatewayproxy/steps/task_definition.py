@@ -290,15 +290,10 @@ def _last_used_elsewhere(ctx: Context, name: str) -> str | None:
 
 
 def _our_revisions(ctx: Context) -> list[str]:
-    arns: list[str] = []
-    kwargs: dict[str, Any] = {"familyPrefix": family(ctx), "status": "ACTIVE"}
-    while True:
-        page = ctx.aws.call("ecs", "list_task_definitions", **kwargs)
-        arns.extend(a for a in page["taskDefinitionArns"]
-                    if a.split("/")[-1].rsplit(":", 1)[0] == family(ctx))
-        if not page.get("nextToken"):
-            return arns
-        kwargs["nextToken"] = page["nextToken"]
+    return [arn for arn in ctx.aws.pages("ecs", "list_task_definitions", items="taskDefinitionArns",
+                                         token="nextToken", familyPrefix=family(ctx),
+                                         status="ACTIVE")
+            if arn.split("/")[-1].rsplit(":", 1)[0] == family(ctx)]
 
 
 def status(ctx: Context) -> StepStatus:

@@ -33,15 +33,9 @@ def find(ctx: Context) -> dict[str, Any] | None:
         except AwsError as exc:
             if exc.code != "NotFoundException":
                 raise
-    kwargs: dict[str, Any] = {"limit": 500}
-    while True:
-        page = ctx.aws.call("apigateway", "get_vpc_links", **kwargs)
-        for item in page.get("items", []):
-            if ctx.owns(item.get("tags", {})) and item.get("status") != "DELETING":
-                return dict(item)
-        if not page.get("position"):
-            return None
-        kwargs["position"] = page["position"]
+    return next((dict(item) for item in ctx.aws.pages("apigateway", "get_vpc_links", items="items",
+                                                      token="position", limit=500)
+                 if ctx.owns(item.get("tags", {})) and item.get("status") != "DELETING"), None)
 
 
 def apply(ctx: Context) -> None:
@@ -179,15 +173,10 @@ def find_v2(ctx: Context) -> dict[str, Any] | None:
         except AwsError as exc:
             if exc.code != "NotFoundException":
                 raise
-    kwargs: dict[str, Any] = {}
-    while True:
-        page = ctx.aws.call("apigatewayv2", "get_vpc_links", **kwargs)
-        for item in page.get("Items", []):
-            if ctx.owns(item.get("Tags", {})) and item.get("VpcLinkStatus") != "DELETING":
-                return dict(item)
-        if not page.get("NextToken"):
-            return None
-        kwargs["NextToken"] = page["NextToken"]
+    return next((dict(item) for item in ctx.aws.pages("apigatewayv2", "get_vpc_links",
+                                                      items="Items", token="NextToken")
+                 if ctx.owns(item.get("Tags", {})) and item.get("VpcLinkStatus") != "DELETING"),
+                None)
 
 
 def _apply_v2(ctx: Context) -> str:
