@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from gatewayproxy import cli_common as common
+
 
 @click.group()
 def keys() -> None:
@@ -26,15 +28,13 @@ def keys() -> None:
     """
 
 
-# After `keys` exists: cli.py may import this module from its own last line.
-from gatewayproxy import cli  # noqa: E402
 
 KEY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-def _context(options: cli.Options, cfg: Any, state: Any) -> Any:
+def _context(options: common.Options, cfg: Any, state: Any) -> Any:
     """The stack's context, checked to be in the right account, region and endpoint."""
-    engine = cli._engine(options, cfg, state, live=False, quiet=True)
+    engine = common.engine(options, cfg, state, live=False, quiet=True)
     engine.check_target()
     return engine.ctx
 
@@ -47,8 +47,8 @@ def _check_name(name: str) -> None:
 
 @keys.command("create")
 @click.argument("name")
-@cli.stack_options
-@cli.handle_errors
+@common.stack_options
+@common.handle_errors
 def create(name: str, **kwargs: Any) -> None:
     """Create an API key and print its value (the only time it is shown).
 
@@ -61,8 +61,8 @@ def create(name: str, **kwargs: Any) -> None:
     from gatewayproxy.steps import api_access
 
     _check_name(name)
-    options = cli.Options(**kwargs)
-    cfg, state = cli._load(options)
+    options = common.Options(**kwargs)
+    cfg, state = common.load(options)
     if not cfg.uses_api_keys:
         raise click.ClickException(f"no route of stack {cfg.name} has auth = \"api_key\": "
                                    "a key would open nothing")
@@ -76,8 +76,8 @@ def create(name: str, **kwargs: Any) -> None:
 
 @keys.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@cli.stack_options
-@cli.handle_errors
+@common.stack_options
+@common.handle_errors
 def list_(as_json: bool, **kwargs: Any) -> None:
     """List the stack's API keys (names and ids; never their values).
 
@@ -89,8 +89,8 @@ def list_(as_json: bool, **kwargs: Any) -> None:
     from gatewayproxy.steps import api_access
     from gatewayproxy.steps.base import tag_value
 
-    options = cli.Options(**kwargs)
-    ctx = _context(options, *cli._load(options))
+    options = common.Options(**kwargs)
+    ctx = _context(options, *common.load(options))
     plan = api_access.find_usage_plan(ctx)
     rows = [{"name": tag_value(k.get("tags"), api_access.KEY_TAG), "id": k["id"],
              "enabled": bool(k.get("enabled")), "created": str(k.get("createdDate", "")),
@@ -111,13 +111,13 @@ def list_(as_json: bool, **kwargs: Any) -> None:
     for row in rows:
         table.add_row(str(row["name"]), row["id"], "yes" if row["enabled"] else "no",
                       "yes" if row["in_usage_plan"] else "[red]no[/]", row["created"])
-    cli._console().print(table)
+    common.console().print(table)
 
 
 @keys.command("revoke")
 @click.argument("name")
-@cli.stack_options
-@cli.handle_errors
+@common.stack_options
+@common.handle_errors
 def revoke(name: str, **kwargs: Any) -> None:
     """Delete an API key: requests that carry it are refused from then on.
 
@@ -129,8 +129,8 @@ def revoke(name: str, **kwargs: Any) -> None:
     from gatewayproxy.steps import api_access
 
     _check_name(name)
-    options = cli.Options(**kwargs)
-    cfg, state = cli._load(options)
+    options = common.Options(**kwargs)
+    cfg, state = common.load(options)
     with locked(state.path, "keys revoke"):
         ctx = _context(options, cfg, state)
         key_id = api_access.revoke_key(ctx, name)

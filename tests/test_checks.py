@@ -14,7 +14,7 @@ import pytest
 from access_fixtures import ACCESS_CONFIG, make_function, run, write
 from conftest import CONFIG, Call, writes
 
-from gatewayproxy import arns, cli, config
+from gatewayproxy import arns, cli_common, config
 from gatewayproxy.aws import Aws, Clock, Target, _known_regions
 from gatewayproxy.engine import Engine
 from gatewayproxy.progress import Reporter
@@ -110,8 +110,8 @@ def test_the_cli_passes_flag_then_config_then_aws_region(monkeypatch: pytest.Mon
     without = config.parse(tomllib.loads(CONFIG.replace('region = "eu-west-1"\n', "")))
 
     def region(cfg: config.Config, flag: str | None = None) -> str:
-        options = cli.Options(Path("x.toml"), None, None, flag, None, False)
-        return cli._aws(options, cfg).region
+        options = cli_common.Options(Path("x.toml"), None, None, flag, None, False)
+        return cli_common.aws(options, cfg).region
 
     assert region(without) == "eu-west-2"
     assert region(with_region) == "eu-west-1"
