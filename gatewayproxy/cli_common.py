@@ -124,9 +124,10 @@ def engine(options: Options, cfg: Config, state: State, live: bool,
     err = console(stderr=True)
     reporter: Reporter
     if live and err.is_terminal and not err.is_dumb_terminal:
-        reporter = LiveReporter(err, steps.NAMES)
+        reporter = LiveReporter(err, steps.NAMES, clients.clock.now)
     else:
-        reporter = Reporter(io.StringIO() if quiet else sys.stderr, steps.NAMES)
+        reporter = Reporter(io.StringIO() if quiet else sys.stderr, steps.NAMES,
+                            clients.clock.now)
     return Engine(Context(config=cfg, state=state, aws=clients), reporter)
 
 

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import IO, Any
 
 
 class Reporter:
-    """Plain lines on a stream: what CI logs and pipes get."""
+    """Plain lines on a stream: what CI logs and pipes get. `now` is the run's clock (the AWS
+    layer's, which tests replace), so elapsed times are the ones the waits saw."""
 
-    def __init__(self, stream: IO[str], names: tuple[str, ...]) -> None:
+    def __init__(self, stream: IO[str], names: tuple[str, ...],
+                 now: Callable[[], float] = time.monotonic) -> None:
         self.stream = stream
         self.names = names
+        self.now = now
         self._lock = threading.Lock()
-        self._started = time.monotonic()
+        self._started = now()
         self._last: dict[str, str] = {}
 
     def _line(self, text: str) -> None:
         with self._lock:
-            elapsed = int(time.monotonic() - self._started)
+            elapsed = int(self.now() - self._started)
             self.stream.write(f"[{elapsed // 60}:{elapsed % 60:02d}] {text}\n")
             self.stream.flush()
 
@@ -47,8 +51,9 @@ class Reporter:
 class LiveReporter(Reporter):
     """A rich table redrawn in place: each step's state, elapsed time and what it waits for."""
 
-    def __init__(self, console: Any, names: tuple[str, ...]) -> None:
-        super().__init__(console.file, names)
+    def __init__(self, console: Any, names: tuple[str, ...],
+                 now: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(console.file, names, now)
         from rich.live import Live
 
         self._console = console
@@ -64,7 +69,7 @@ class LiveReporter(Reporter):
         table = Table(box=None, show_header=False, pad_edge=False)
         for column in ("step", "state", "time", "detail"):
             table.add_column(column, no_wrap=column != "detail")
-        now = time.monotonic()
+        now = self.now()
         for i, name in enumerate(self.names, 1):
             state, took, detail = self._rows[name]
             if state == "running":
@@ -75,7 +80,7 @@ class LiveReporter(Reporter):
 
     def started(self, step: str) -> None:
         with self._lock:
-            self._began[step] = time.monotonic()
+            self._began[step] = self.now()
             self._rows[step] = ["running", "", ""]
 
     def message(self, step: str, text: str) -> None:
