@@ -280,6 +280,16 @@ class Aws:
             except botocore.exceptions.BotoCoreError as exc:
                 raise GatewayProxyError(f"{_title(operation)}: {exc}") from None
 
+    def find(self, service: str, operation: str, /, **params: Any) -> Any | None:
+        """The answer of a read, or None when AWS says the resource does not exist (any other
+        error, AccessDenied say, is raised: it says nothing about existence)."""
+        try:
+            return self.call(service, operation, **params)
+        except AwsError as exc:
+            if is_not_found(exc):
+                return None
+            raise
+
     def pages(self, service: str, operation: str, /, *, items: str, token: str,
               send_as: str | None = None, **params: Any) -> Iterator[Any]:
         """Every item of a paginated call, page after page, as the caller reads them (a lookup
@@ -333,6 +343,30 @@ class Aws:
             if self.cancel.is_set():
                 raise Cancelled(f"stopped waiting for {what}")
             delay = min(delay * 1.5, self.max_poll) if self.max_poll > 0 else 0.0
+
+
+# What each service answers when a resource is gone (their API references' Errors sections; EC2:
+# "Error codes for the Amazon EC2 API", Invalid<Kind>ID.NotFound and NatGatewayNotFound).
+NOT_FOUND_CODES = frozenset({
+    "NatGatewayNotFound",                                                # ec2
+    "ClusterNotFoundException", "ServiceNotFoundException",              # ecs
+    "LoadBalancerNotFound", "TargetGroupNotFound", "ListenerNotFound",   # elbv2
+    "NotFoundException",                                                 # apigateway, apigatewayv2
+    "NoSuchEntity",                                                      # iam
+    "ResourceNotFoundException",                                         # logs
+})
+# ECS has no such code for a task definition: DescribeTaskDefinition of one that does not exist
+# answers "ClientException: Unable to describe task definition." (as moto does since #5910).
+MISSING_TASK_DEFINITION = ("ClientException", "unable to describe task definition")
+
+
+def is_not_found(exc: AwsError) -> bool:
+    """True only when AWS says the resource does not exist (not: may not look, or too busy)."""
+    if exc.code in NOT_FOUND_CODES or (exc.code.startswith("Invalid")
+                                       and exc.code.endswith(".NotFound")):
+        return True
+    code, words = MISSING_TASK_DEFINITION
+    return exc.code == code and words in exc.aws_message.lower()
 
 
 def _matches(retry: tuple[str, ...], code: str, message: str) -> bool:

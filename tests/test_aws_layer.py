@@ -1,12 +1,16 @@
-"""The AWS layer's shared primitives, on a fake client: what they send and when they stop."""
+"""The AWS layer's shared primitives on fake clients: what they send, when they stop, what they
+raise."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import botocore.exceptions
+import pytest
 from conftest import FakeClock
 
 from gatewayproxy.aws import Aws, Target
+from gatewayproxy.errors import AwsError
 
 
 class Pages:
@@ -47,3 +51,24 @@ def test_a_lookup_that_finds_early_asks_for_no_further_page(clock: FakeClock) ->
                                       token="NextMarker", send_as="Marker")
     assert next(g for g in pages if g["n"] == 2) == {"n": 2}
     assert len(client.sent) == 1
+
+
+class Roles:
+    """Answers get_role the way IAM does for a missing role, and for a caller not allowed to look."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def get_role(self, **params: Any) -> dict[str, Any]:
+        raise botocore.exceptions.ClientError(
+            {"Error": {"Code": self.code, "Message": "no"}}, "GetRole")
+
+
+def test_find_is_none_only_when_aws_says_the_resource_does_not_exist(clock: FakeClock) -> None:
+    aws = Aws(Target(region="eu-west-1"), clock=clock, max_poll=0)
+    aws._clients["iam"] = Roles("NoSuchEntity")
+    assert aws.find("iam", "get_role", RoleName="gone") is None
+    aws._clients["iam"] = Roles("AccessDenied")
+    with pytest.raises(AwsError) as denied:
+        aws.find("iam", "get_role", RoleName="hidden")
+    assert denied.value.code == "AccessDenied"

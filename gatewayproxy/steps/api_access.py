@@ -155,13 +155,8 @@ def find_key(ctx: Context, name: str) -> dict[str, Any] | None:
 
 
 def key_in_plan(ctx: Context, plan_id: str, key_id: str) -> bool:
-    try:
-        ctx.aws.call("apigateway", "get_usage_plan_key", usagePlanId=plan_id, keyId=key_id)
-    except AwsError as exc:
-        if exc.code == "NotFoundException":
-            return False
-        raise
-    return True
+    return ctx.aws.find("apigateway", "get_usage_plan_key", usagePlanId=plan_id,
+                        keyId=key_id) is not None
 
 
 def create_key(ctx: Context, name: str) -> tuple[str, str]:
@@ -434,11 +429,8 @@ def ensure_account_log_role(ctx: Context) -> None:
     role. Only called when AWS said none is set: then create ours and set it. It is
     account-wide, like the ECS service-linked role, so `down` leaves it."""
     ctx.report(STEP, "setting the account's API Gateway CloudWatch Logs role (once per region)")
-    try:
-        role = ctx.aws.call("iam", "get_role", RoleName=ACCOUNT_LOG_ROLE)["Role"]
-    except AwsError as exc:
-        if exc.code != "NoSuchEntity":
-            raise
+    found = ctx.aws.find("iam", "get_role", RoleName=ACCOUNT_LOG_ROLE)
+    if found is None:
         role = ctx.aws.call("iam", "create_role", RoleName=ACCOUNT_LOG_ROLE,
                             AssumeRolePolicyDocument=json.dumps(LOG_ROLE_TRUST),
                             Description="API Gateway writes access logs (account setting, "
@@ -453,6 +445,7 @@ def ensure_account_log_role(ctx: Context) -> None:
         # Made by an older gatewayproxy with an aws:SourceAccount condition: use the plain trust.
         ctx.aws.call("iam", "update_assume_role_policy", RoleName=ACCOUNT_LOG_ROLE,
                      PolicyDocument=json.dumps(LOG_ROLE_TRUST))
+        role = found["Role"]
     ctx.aws.call("iam", "put_role_policy", RoleName=ACCOUNT_LOG_ROLE, PolicyName="push-logs",
                  PolicyDocument=json.dumps(LOG_ROLE_POLICY))
     # A new role takes a few seconds before API Gateway may assume it.

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gatewayproxy.aws import Aws
+from gatewayproxy.aws import Aws, is_not_found
 from gatewayproxy.config import Config
 from gatewayproxy.errors import AwsError, Cancelled, GatewayProxyError
 from gatewayproxy.state import State
@@ -141,30 +141,6 @@ class StepStatus:
     summary: str
     resources: dict[str, Any] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
-
-
-# What each service answers when a resource is gone (their API references' Errors sections; EC2:
-# "Error codes for the Amazon EC2 API", Invalid<Kind>ID.NotFound and NatGatewayNotFound).
-NOT_FOUND_CODES = frozenset({
-    "NatGatewayNotFound",                                                # ec2
-    "ClusterNotFoundException", "ServiceNotFoundException",              # ecs
-    "LoadBalancerNotFound", "TargetGroupNotFound", "ListenerNotFound",   # elbv2
-    "NotFoundException",                                                 # apigateway, apigatewayv2
-    "NoSuchEntity",                                                      # iam
-    "ResourceNotFoundException",                                         # logs
-})
-# ECS has no such code for a task definition: DescribeTaskDefinition of one that does not exist
-# answers "ClientException: Unable to describe task definition." (as moto does since #5910).
-MISSING_TASK_DEFINITION = ("ClientException", "unable to describe task definition")
-
-
-def is_not_found(exc: AwsError) -> bool:
-    """True only when AWS says the resource does not exist (not: may not look, or too busy)."""
-    if exc.code in NOT_FOUND_CODES or (exc.code.startswith("Invalid")
-                                       and exc.code.endswith(".NotFound")):
-        return True
-    code, words = MISSING_TASK_DEFINITION
-    return exc.code == code and words in exc.aws_message.lower()
 
 
 def drift_or_error(ctx: Context, step: str, exc: AwsError, drift: str,

@@ -39,11 +39,7 @@ def _check_cidr(ctx: Context, vpc: dict[str, Any]) -> None:
 
 def ensure_service_linked_role(ctx: Context) -> None:
     """ECS needs its service-linked role (once per account) for clusters and awsvpc services."""
-    try:
-        ctx.aws.call("iam", "get_role", RoleName="AWSServiceRoleForECS")
-    except AwsError as exc:
-        if exc.code != "NoSuchEntity":
-            raise
+    if ctx.aws.find("iam", "get_role", RoleName="AWSServiceRoleForECS") is None:
         try:
             ctx.aws.call("iam", "create_service_linked_role", AWSServiceName=arns.service_principal("ecs"))
         except AwsError as err:

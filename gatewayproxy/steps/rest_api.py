@@ -37,12 +37,9 @@ def check(ctx: Context) -> None:
 def find(ctx: Context) -> dict[str, Any] | None:
     """Ours by the id in the state, else by the stack's tag (API names are not unique)."""
     api_id = ctx.state.get(NAME, "rest_api_id")
-    if api_id:
-        try:
-            return dict(ctx.aws.call("apigateway", "get_rest_api", restApiId=api_id))
-        except AwsError as exc:
-            if exc.code != "NotFoundException":
-                raise
+    api = ctx.aws.find("apigateway", "get_rest_api", restApiId=api_id) if api_id else None
+    if api is not None:
+        return dict(api)
     return next((dict(item) for item in ctx.aws.pages("apigateway", "get_rest_apis", items="items",
                                                       token="position", limit=500)
                  if ctx.owns(item.get("tags", {}))), None)
@@ -153,13 +150,9 @@ def apply(ctx: Context) -> None:
 
 def deployed_hash(ctx: Context, api_id: str) -> str | None:
     """The hash the stage's description holds: set last, with the settings, by `_deploy`."""
-    try:
-        stage = ctx.aws.call("apigateway", "get_stage", restApiId=api_id,
-                             stageName=ctx.config.stage)
-    except AwsError as exc:
-        if exc.code == "NotFoundException":
-            return None
-        raise
+    stage = ctx.aws.find("apigateway", "get_stage", restApiId=api_id, stageName=ctx.config.stage)
+    if stage is None:
+        return None
     description = str(stage.get("description", ""))
     return description.removeprefix(MARKER) if description.startswith(MARKER) else None
 
@@ -274,13 +267,10 @@ def _deploy(ctx: Context, api_id: str, digest: str) -> None:
     deployment = ctx.aws.call("apigateway", "create_deployment", restApiId=api_id,
                               description=f"{MARKER}{digest}")
     ops: list[dict[str, str]] = []
-    try:
-        stage = ctx.aws.call("apigateway", "get_stage", restApiId=api_id,
-                             stageName=ctx.config.stage)
+    stage = ctx.aws.find("apigateway", "get_stage", restApiId=api_id, stageName=ctx.config.stage)
+    if stage is not None:
         ops.append({"op": "replace", "path": "/deploymentId", "value": deployment["id"]})
-    except AwsError as exc:
-        if exc.code != "NotFoundException":
-            raise
+    else:
         stage = ctx.aws.call("apigateway", "create_stage", restApiId=api_id,
                              stageName=ctx.config.stage, deploymentId=deployment["id"],
                              description=f"{MARKER}(settings pending)",

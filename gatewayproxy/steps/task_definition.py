@@ -89,14 +89,10 @@ def _find_role(ctx: Context) -> dict[str, Any] | None:
     if known is not None:
         return known or None
     name = role_name(ctx)
-    try:
-        role: dict[str, Any] | None = ctx.aws.call("iam", "get_role", RoleName=name)["Role"]
+    found = ctx.aws.find("iam", "get_role", RoleName=name)
+    role: dict[str, Any] | None = found["Role"] if found else None
+    if role is not None:
         tags = ctx.aws.call("iam", "list_role_tags", RoleName=name)["Tags"]
-    except AwsError as exc:
-        if exc.code != "NoSuchEntity":
-            raise
-        role = None
-    else:
         if not owns_role(ctx, tags):
             raise GatewayProxyError(f"IAM role {name} exists but is not tagged as stack "
                                     f"{ctx.stack}'s in {ctx.aws.region}; rename the stack or "
@@ -259,13 +255,8 @@ def destroy(ctx: Context) -> None:
 
 def _delete_role(ctx: Context, name: str, legacy: bool) -> None:
     """Only if it is this region's stack's: the same stack name elsewhere has its own."""
-    try:
-        tags = ctx.aws.call("iam", "list_role_tags", RoleName=name)["Tags"]
-    except AwsError as exc:
-        if exc.code != "NoSuchEntity":
-            raise
-        return
-    if not owns_role(ctx, tags, legacy):
+    found = ctx.aws.find("iam", "list_role_tags", RoleName=name)
+    if found is None or not owns_role(ctx, found["Tags"], legacy):
         return
     if legacy and (used := _last_used_elsewhere(ctx, name)):
         ctx.report(NAME, f"kept the earlier version's role {name}: last used in {used}, where a "
@@ -279,13 +270,8 @@ def _delete_role(ctx: Context, name: str, legacy: bool) -> None:
 def _last_used_elsewhere(ctx: Context, name: str) -> str | None:
     """The other region a legacy (stack-wide) role was last used in, if any: the same stack name
     there, still on an earlier version, shares it (IAM's RoleLastUsed.Region, GetRole)."""
-    try:
-        role = ctx.aws.call("iam", "get_role", RoleName=name)["Role"]
-    except AwsError as exc:
-        if exc.code != "NoSuchEntity":
-            raise
-        return None
-    region = (role.get("RoleLastUsed") or {}).get("Region")
+    found = ctx.aws.find("iam", "get_role", RoleName=name)
+    region = ((found or {}).get("Role", {}).get("RoleLastUsed") or {}).get("Region")
     return str(region) if region and region != ctx.aws.region else None
 
 

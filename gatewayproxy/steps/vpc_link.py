@@ -25,14 +25,9 @@ V2_SECURITY_GROUP = "vpc-link-security-group"
 def find(ctx: Context) -> dict[str, Any] | None:
     """Ours by the id in the state, else by the stack's tag (link names are not unique)."""
     link_id = ctx.state.get(NAME, "vpc_link_id")
-    if link_id:
-        try:
-            link: dict[str, Any] = ctx.aws.call("apigateway", "get_vpc_link", vpcLinkId=link_id)
-            if link.get("status") != "DELETING":
-                return link
-        except AwsError as exc:
-            if exc.code != "NotFoundException":
-                raise
+    link = ctx.aws.find("apigateway", "get_vpc_link", vpcLinkId=link_id) if link_id else None
+    if link is not None and link.get("status") != "DELETING":
+        return dict(link)
     return next((dict(item) for item in ctx.aws.pages("apigateway", "get_vpc_links", items="items",
                                                       token="position", limit=500)
                  if ctx.owns(item.get("tags", {})) and item.get("status") != "DELETING"), None)
@@ -165,14 +160,9 @@ def delete_unused(ctx: Context, keep: str | None) -> None:
 def find_v2(ctx: Context) -> dict[str, Any] | None:
     """Ours by the id in the state, else by the stack's tag (link names are not unique)."""
     link_id = ctx.state.get(NAME, "vpc_link_v2_id")
-    if link_id:
-        try:
-            link: dict[str, Any] = ctx.aws.call("apigatewayv2", "get_vpc_link", VpcLinkId=link_id)
-            if link.get("VpcLinkStatus") != "DELETING":  # INACTIVE is alive: see V2
-                return link
-        except AwsError as exc:
-            if exc.code != "NotFoundException":
-                raise
+    link = ctx.aws.find("apigatewayv2", "get_vpc_link", VpcLinkId=link_id) if link_id else None
+    if link is not None and link.get("VpcLinkStatus") != "DELETING":  # INACTIVE is alive: see V2
+        return dict(link)
     return next((dict(item) for item in ctx.aws.pages("apigatewayv2", "get_vpc_links",
                                                       items="Items", token="NextToken")
                  if ctx.owns(item.get("Tags", {})) and item.get("VpcLinkStatus") != "DELETING"),
