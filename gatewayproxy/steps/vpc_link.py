@@ -22,17 +22,6 @@ TIMEOUT = 20 * 60
 V2_SECURITY_GROUP = "vpc-link-security-group"
 
 
-def find(ctx: Context) -> dict[str, Any] | None:
-    """Ours by the id in the state, else by the stack's tag (link names are not unique)."""
-    link_id = ctx.state.get(NAME, "vpc_link_id")
-    link = ctx.aws.find("apigateway", "get_vpc_link", vpcLinkId=link_id) if link_id else None
-    if link is not None and link.get("status") != "DELETING":
-        return dict(link)
-    return next((dict(item) for item in ctx.aws.pages("apigateway", "get_vpc_links", items="items",
-                                                      token="position", limit=500)
-                 if ctx.owns(item.get("tags", {})) and item.get("status") != "DELETING"), None)
-
-
 def apply(ctx: Context) -> None:
     link_id = _apply_v2(ctx) if ctx.config.vpc_link == "v2" else _apply_v1(ctx)
     ctx.outputs.publish("vpc_link.id", link_id)
@@ -72,16 +61,39 @@ class Generation:
     message_key: str
     state_key: str
     ready: tuple[str, ...]  # statuses in which integrations may use the link
+    items_key: str  # how GetVpcLinks lists them, and names their tags and next page
+    tags_key: str
+    page_token: str
 
 
 V1 = Generation("v1", "VPC link", "apigateway", "vpcLinkId", "id", "status", "statusMessage",
-                "vpc_link_id", ("AVAILABLE",))
+                "vpc_link_id", ("AVAILABLE",), "items", "tags", "position")
 # A v2 link with no traffic for 60 days turns INACTIVE: AWS removes its network interfaces but
 # keeps the link (it counts against the quota) and re-provisions it when API requests resume,
 # which takes a few minutes ("Set up VPC links V2 in API Gateway", apigateway-vpc-links-v2).
 # Nothing but traffic wakes it, so waiting for AVAILABLE would never end: it is reused as it is.
 V2 = Generation("v2", "VPC link (v2)", "apigatewayv2", "VpcLinkId", "VpcLinkId", "VpcLinkStatus",
-                "VpcLinkStatusMessage", "vpc_link_v2_id", ("AVAILABLE", "INACTIVE"))
+                "VpcLinkStatusMessage", "vpc_link_v2_id", ("AVAILABLE", "INACTIVE"), "Items", "Tags",
+                "NextToken")
+
+
+def find(ctx: Context, gen: Generation = V1) -> dict[str, Any] | None:
+    """Ours by the id in the state, else by the stack's tag (link names are not unique); one
+    being deleted does not count (an INACTIVE v2 link does: see V2)."""
+    link_id = ctx.state.get(NAME, gen.state_key)
+    link = ctx.aws.find(gen.service, "get_vpc_link", **{gen.id_param: link_id}) if link_id else None
+    if link is not None and link.get(gen.status_key) != "DELETING":
+        return dict(link)
+    page_size: dict[str, Any] = {"limit": 500} if gen is V1 else {}  # v2: AWS's default page size
+    listed = ctx.aws.pages(gen.service, "get_vpc_links", items=gen.items_key, token=gen.page_token,
+                           **page_size)
+    return next((dict(item) for item in listed if ctx.owns(item.get(gen.tags_key, {}))
+                 and item.get(gen.status_key) != "DELETING"), None)
+
+
+def find_v2(ctx: Context) -> dict[str, Any] | None:
+    """Our v2 link (see find)."""
+    return find(ctx, V2)
 
 
 def wait_available(ctx: Context, link: dict[str, Any], gen: Generation = V1) -> None:
@@ -157,18 +169,6 @@ def delete_unused(ctx: Context, keep: str | None) -> None:
 
 
 # -- v2 -----------------------------------------------------------------------------------------
-def find_v2(ctx: Context) -> dict[str, Any] | None:
-    """Ours by the id in the state, else by the stack's tag (link names are not unique)."""
-    link_id = ctx.state.get(NAME, "vpc_link_v2_id")
-    link = ctx.aws.find("apigatewayv2", "get_vpc_link", VpcLinkId=link_id) if link_id else None
-    if link is not None and link.get("VpcLinkStatus") != "DELETING":  # INACTIVE is alive: see V2
-        return dict(link)
-    return next((dict(item) for item in ctx.aws.pages("apigatewayv2", "get_vpc_links",
-                                                      items="Items", token="NextToken")
-                 if ctx.owns(item.get("Tags", {})) and item.get("VpcLinkStatus") != "DELETING"),
-                None)
-
-
 def _apply_v2(ctx: Context) -> str:
     vpc_id = ctx.outputs.need("cluster.vpc_id")
     subnets = ctx.outputs.need("private_subnet.subnets")
