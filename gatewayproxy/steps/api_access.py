@@ -15,7 +15,7 @@ from typing import Any
 
 from gatewayproxy import arns
 from gatewayproxy.config import Route
-from gatewayproxy.errors import AwsError, GatewayProxyError
+from gatewayproxy.errors import GatewayProxyError
 from gatewayproxy.steps import log_groups
 from gatewayproxy.steps.base import Context, ignore_missing, tag_value
 
@@ -223,14 +223,11 @@ def resolve_functions(ctx: Context) -> dict[str, str]:
         base, qualifier = split_arn(wanted) if wanted.startswith("arn:") else (wanted, None)
         _refuse_another_region(ctx, wanted)
         params: dict[str, Any] = {"Qualifier": qualifier} if qualifier else {}
-        try:
-            found = ctx.aws.call("lambda", "get_function", FunctionName=base, **params)
-        except AwsError as exc:
-            if exc.code != "ResourceNotFoundException":
-                raise
+        found = ctx.aws.find("lambda", "get_function", FunctionName=base, **params)
+        if found is None:
             raise GatewayProxyError(
                 f"Lambda function {wanted} does not exist in {ctx.aws.region} (api.routes lambda); "
-                "create it first: gatewayproxy never creates or deletes functions") from None
+                "create it first: gatewayproxy never creates or deletes functions")
         arn = str(found["Configuration"]["FunctionArn"])
         arn = split_arn(arn)[0] + (f":{qualifier}" if qualifier else "")
         found_arns[wanted] = arn
@@ -290,12 +287,8 @@ def our_statements(ctx: Context, function_arn: str) -> dict[str, str | None]:
     """The stack's statements in a function's policy: statement id -> source ARN."""
     base, qualifier = split_arn(function_arn)
     params: dict[str, Any] = {"Qualifier": qualifier} if qualifier else {}
-    try:
-        policy = ctx.aws.call("lambda", "get_policy", FunctionName=base, **params)
-    except AwsError as exc:
-        if exc.code == "ResourceNotFoundException":  # no policy, or no function any more
-            return {}
-        raise
+    # None: no policy, or no function any more (both ResourceNotFoundException).
+    policy = ctx.aws.find("lambda", "get_policy", FunctionName=base, **params) or {}
     statements = json.loads(policy.get("Policy") or "{}").get("Statement", [])
     return {s["Sid"]: ((s.get("Condition") or {}).get("ArnLike") or {}).get("AWS:SourceArn")
             for s in statements if str(s.get("Sid", "")).startswith(statement_prefix(ctx))}
@@ -356,12 +349,9 @@ def remove_permissions(ctx: Context) -> None:
 def resolve_functions_one(ctx: Context, wanted: str) -> list[str]:
     if wanted.startswith("arn:"):
         return [wanted]
-    try:
-        found = ctx.aws.call("lambda", "get_function", FunctionName=wanted)
-    except AwsError as exc:
-        if exc.code == "ResourceNotFoundException":
-            raise GatewayProxyError(f"Lambda function {wanted} is gone") from None
-        raise
+    found = ctx.aws.find("lambda", "get_function", FunctionName=wanted)
+    if found is None:
+        raise GatewayProxyError(f"Lambda function {wanted} is gone")
     return [str(found["Configuration"]["FunctionArn"])]
 
 

@@ -129,8 +129,8 @@ def _keep_legacy_role(ctx: Context, name: str) -> None:
     recorded = ctx.state.get(NAME, "execution_role")
     if recorded and recorded != name:
         ctx.state.record(NAME, "legacy_execution_role", recorded)
-        ctx.report(NAME, f"moving to the regional execution role {name}; "
-                         f"`down` deletes the old {recorded}")
+        ctx.report(NAME, f"moving to the regional execution role {name}; `down` deletes the "
+                         f"old {recorded} unless another region used it last")
 
 
 def desired_task_definition(ctx: Context, role_arn: str) -> dict[str, Any]:
