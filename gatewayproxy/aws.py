@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -343,6 +343,30 @@ class Aws:
             if self.cancel.is_set():
                 raise Cancelled(f"stopped waiting for {what}")
             delay = min(delay * 1.5, self.max_poll) if self.max_poll > 0 else 0.0
+
+
+    def wait_for(self, what: str, read: Callable[[], Any], status: Callable[[Any], str],
+                 done: Collection[str], failed: Collection[str] = (), *, timeout: float,
+                 report: Callable[[str], None] | None = None,
+                 reason: Callable[[Any], str] | None = None, first: Any = None) -> Any:
+        """Wait declaratively: `read` describes the resource (None once AWS no longer knows
+        it), `status` names its state, `done` ends the wait, `failed` ends it with an error
+        carrying `reason`. `first`: an answer already in hand (no read for it). Returns the
+        last answer."""
+        answer: list[Any] = [first]
+
+        def judge(current: Any) -> tuple[bool, str]:
+            state = status(current)
+            if state in failed:
+                why = (reason(current) if reason and current is not None else "") or "no reason given"
+                raise GatewayProxyError(f"{what} is {state}: {why}")
+            answer[0] = current
+            return state in done, state
+
+        if first is not None and judge(first)[0]:
+            return first
+        self.wait(what, lambda: judge(read()), timeout, report)
+        return answer[0]
 
 
 # What each service answers when a resource is gone (their API references' Errors sections; EC2:

@@ -93,12 +93,18 @@ def up(no_check: bool, **kwargs: Any) -> None:
             result = engine.up()
         finally:
             engine.reporter.close()
+    from gatewayproxy import planned
+
     _summary(result, f"stack {cfg.name} is up")
     url = result.invoke_url
-    click.echo(url)
     if url and not no_check and not engine.ctx.aws.emulated:
         answer = probe.check(url, cfg, sleep=engine.ctx.aws.clock.sleep)
         click.echo(answer, err=True)
+    lines = planned.apply_lines(result.changes)
+    for line in lines[:-1]:
+        click.echo(line)
+    click.echo(f"Invoke URL: {url}")  # `gatewayproxy url` prints it alone, for scripts
+    click.echo(lines[-1])
 
 
 @main.command()
@@ -142,33 +148,36 @@ def init(config: Path, name: str | None, image: str | None, port: int | None,
 
 @main.command()
 @stack_options
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 with no changes, 2 with changes, 1 on error (for CI).")
 @handle_errors
-def plan(**kwargs: Any) -> None:
-    """Show what `up` would do, step by step; change nothing.
+def plan(as_json: bool, detailed_exitcode: bool, **kwargs: Any) -> None:
+    """Show what `up` would do, resource by resource; change nothing.
 
     \b
+    Symbols: + create, ~ update in place, -/+ replace, - delete.
     Example:
       gatewayproxy plan
-      gatewayproxy plan -c staging.toml
+      gatewayproxy plan --json
+      gatewayproxy plan --detailed-exitcode   # in CI: exit 2 when there is something to do
     """
-    from rich.table import Table
+    import json
+
+    from gatewayproxy import planned
 
     options = Options(**kwargs)
     cfg, state = _load(options)
     engine = _engine(options, cfg, state, live=False, quiet=True)
-    rows = engine.plan()
-    table = Table(title=f"plan for stack {cfg.name}", title_justify="left")
-    for column in ("step", "action", "what changes"):
-        table.add_column(column)
-    styles = {"create": "green", "update": "yellow", "replace": "red", "nothing": "dim"}
-    for i, row in enumerate(rows, 1):
-        table.add_row(f"{i}. {row.step}", f"[{styles[row.action]}]{row.action}[/]",
-                      "\n".join(row.details))
-    console = _console()
-    console.print(table)
-    if all(row.action == "nothing" for row in rows):
-        console.print("nothing to do: the stack matches the config")
-    _print_cost(console, cfg, engine.ctx.aws.region)
+    changes = engine.plan()
+    if as_json:
+        click.echo(json.dumps(planned.plan_json(changes), indent=2))
+    else:
+        for line in planned.plan_lines(changes):
+            click.echo(line)
+        _print_cost(_console(stderr=True), cfg, engine.ctx.aws.region)
+    if detailed_exitcode and changes:
+        raise SystemExit(2)
 
 
 def _print_cost(console: Any, cfg: Config, region: str) -> None:
@@ -359,7 +368,12 @@ def down(yes: bool, **kwargs: Any) -> None:
             result = engine.down()
         finally:
             engine.reporter.close()
+    from gatewayproxy import planned
+
     _summary(result, f"stack {cfg.name} is down")
+    for line in planned.resource_lines(result.changes):
+        click.echo(line)
+    click.echo(planned.destroy_line(sum(1 for c in result.changes if c.action == "delete")))
 
 
 @main.command("import")

@@ -1,31 +1,37 @@
-"""Runs the nine steps: `up` forwards, `down` in reverse, `status` across all.
+"""Drives the stack's resources: `up` converges each once what it reads is ready, `down`
+deletes each once what reads it is gone, `plan`, `status` and `import` read them.
 
-Each step runs in its own thread and blocks only on the outputs it needs, so slow AWS waits
-overlap (the NAT gateway and the NLB start together; the VPC link starts the moment the NLB is
-active). `down` deletes a step only after every step that reads from it is gone. With
-`sequential=True` the same steps run one after another in the user's order.
+Every resource runs in a thread of its own and blocks only on the resources it reads, so slow
+AWS waits overlap (the NAT gateway and the NLB start together; the VPC link starts the moment
+the NLB is active). With `sequential=True` the same resources run one after another in the
+steps' order. What a resource is and how it is found, diffed, made and removed lives in its
+description (gatewayproxy/resources); nothing here knows a resource kind.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
+from gatewayproxy import graph as graphs
 from gatewayproxy import steps
-from gatewayproxy.aws import PlannedCall
+from gatewayproxy.aws import is_not_found
+from gatewayproxy.context import STACK_TAG, Context
 from gatewayproxy.errors import (
+    AwsError,
     Cancelled,
     GatewayProxyError,
     StepFailed,
     WouldWrite,
     WrongTargetError,
 )
+from gatewayproxy.graph import Graph, StepNode, node_id
+from gatewayproxy.planned import UNKNOWN, Action, FieldChange, ResourceChange
 from gatewayproxy.progress import Reporter
-from gatewayproxy.steps.base import STACK_TAG, Context, StepStatus
+from gatewayproxy.resources.base import Found, Health, Resource, WaitFor
+from gatewayproxy.steps.base import StepStatus
 from gatewayproxy.steps.ec2 import NetworkChange
 
 
@@ -38,51 +44,9 @@ class StepResult:
 
 
 @dataclass
-class PlanRow:
-    step: str
-    action: str  # create | update | replace | nothing
-    details: list[str]
-
-
-def _summarise(calls: list[PlannedCall]) -> list[str]:
-    """Planned writes, each kind once: the ones that name something in full, the rest counted."""
-    named: list[str] = []
-    counted: dict[str, int] = {}
-    for call in calls:
-        text = _describe(call)
-        if text != call.operation:
-            if text not in named:
-                named.append(text)
-        else:
-            counted[text] = counted.get(text, 0) + 1
-    return named + [f"{op} x{n}" if n > 1 else op for op, n in counted.items()]
-
-
-def _describe(call: PlannedCall) -> str:
-    """A planned write in a few words: the operation and what it names."""
-    keys = ("Name", "name", "stageName", "pathPart", "desiredCount")
-    named = [f"{k}={_short(call.params[k])}" for k in keys if k in call.params]
-    return call.operation + (f" ({', '.join(named)})" if named else "")
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, list) and value and isinstance(value[0], dict):
-        value = [v.get("targetGroupArn", v) for v in value]
-    text = str(value)
-    return text.rsplit("/", 1)[-1] if text.startswith("arn:") else text
-
-
-def _rebuilt(step: str) -> list[str]:
-    """Plan words for a step that a network change rebuilds along with the network."""
-    words = ["rebuilt on the new network (down, then up)"]
-    if step == "rest_api":
-        words.append("the invoke URL changes: a new REST API")
-    return words
-
-
-@dataclass
 class RunResult:
     results: list[StepResult] = field(default_factory=list)
+    changes: list[ResourceChange] = field(default_factory=list)
     invoke_url: str | None = None
 
 
@@ -130,69 +94,33 @@ class Engine:
                         raise
                     replaced[step.NAME] = exc
 
+    def graph(self) -> Graph:
+        return graphs.build(self.ctx)
+
     # -- commands --------------------------------------------------------------------------
     def up(self) -> RunResult:
         self.check_target()
         self.check()
         self.claim_target()
-        deps = steps.dependencies()
-        result = self._run(list(steps.ORDER), deps, lambda step: step.apply(self.ctx), "up")
+        graph = self.graph()
+        run = _Run(self, graph, "up")
+        result = run.execute(lambda r: run.converge(r), lambda r: run.up_waits(r))
         result.invoke_url = self.ctx.outputs.get("rest_api.invoke_url")
         return result
 
     def down(self) -> RunResult:
         self.check_target()
-        forward = steps.dependencies()
-        # A step may be deleted once every step that reads from it is gone.
-        reverse = {name: {other for other, needs in forward.items() if name in needs}
-                   for name in forward}
-        result = self._run(list(reversed(steps.ORDER)), reverse,
-                           lambda step: self._destroy(step), "down")
+        graph = self.graph()
+        run = _Run(self, graph, "down")
+        result = run.execute(lambda r: run.remove(r), lambda r: graph.readers[node_id(r)])
         if self.ctx.state.is_empty:
             self.ctx.state.delete_file()
         return result
 
-    def adopt(self) -> dict[str, str]:
-        """Rebuild the state from what AWS holds under the stack's tag, changing nothing.
-
-        Each step runs its usual look-before-create path with writes forbidden: whatever it
-        finds is recorded; the first thing it would have to create ends it. Returns, per step
-        that is not complete, what it would have had to do.
-        """
+    def plan(self) -> list[ResourceChange]:
+        """What `up` would do, resource by resource, without a single write or state change."""
         self.check_target()
-        self.claim_target()
-        self.ctx.aws.read_only = True
-        try:
-            _, missing = self._look("import")
-        finally:
-            self.ctx.aws.read_only = False
-        return missing
-
-    def _look(self, command: str, replaced: dict[str, NetworkChange] | None = None
-              ) -> tuple[RunResult, dict[str, str]]:
-        """Run every step's apply while writes are forbidden or only noted; a step ends at the
-        first write it cannot go past. Returns the run and, per such step, that write. With
-        `replaced`, a change that needs a new network ends its step there too."""
-        stopped: dict[str, str] = {}
-
-        def look(step: ModuleType) -> None:
-            try:
-                step.apply(self.ctx)
-            except WouldWrite as exc:
-                stopped[step.NAME] = exc.operation
-                raise Cancelled(f"{step.NAME} would call {exc.operation}") from None
-            except NetworkChange as exc:
-                if replaced is None:
-                    raise
-                replaced[step.NAME] = exc
-                raise Cancelled(f"{step.NAME} needs a new network") from None
-
-        return self._run(list(steps.ORDER), steps.dependencies(), look, command), stopped
-
-    def plan(self) -> list[PlanRow]:
-        """What `up` would do, step by step, without a single write call or state change."""
-        self.check_target()
-        aws = self.ctx.aws
+        aws, outputs = self.ctx.aws, self.ctx.outputs
         real_state = self.ctx.state
         self.ctx.state = real_state.scratch()
         replaced: dict[str, NetworkChange] = {}
@@ -203,40 +131,85 @@ class Engine:
             self.check(replaced)
             aws.read_only = False
             aws.planning = []
-            result, stopped = self._look("plan", replaced)
-            planned = list(aws.planning)
+            outputs.planning = True
+            planner = _Planner(self, self.graph(), next(iter(replaced.values()), None))
+            return planner.plan()
         finally:
             aws.read_only = False
             aws.planning = None
+            outputs.planning = False
             self.ctx.state = real_state
-        finished = {r.name for r in result.results if r.error is None}
-        replacing = {name: change.details for change in replaced.values() for name in change.steps}
-        rows = []
-        for name in steps.NAMES:
-            if replaced:  # `up` refuses it: `down`, then `up` rebuilds every step on a new network
-                rows.append(PlanRow(name, "replace", replacing.get(name) or _rebuilt(name)))
-                continue
-            writes = _summarise([c for c in planned if c.step == name])
-            known = real_state.is_done(name) or bool(real_state.resources(name))
-            changes = list(self.ctx.outputs.get(f"{name}.changes") or [])
-            if name in stopped:
-                action = "replace" if known else "create"
-            elif name in finished:
-                action = "update" if writes else "nothing"
-            else:  # an earlier step must act first; what this one does then depends on it
-                action = "update" if known else "create"
-                blockers = sorted(steps.dependencies()[name] - finished)
-                changes.append(f"after {', '.join(blockers)}")
-            rows.append(PlanRow(name, action, [*changes, *writes] if action != "nothing" else []))
-        return rows
 
-    def _destroy(self, step: ModuleType) -> None:
-        step.destroy(self.ctx)
-        self.ctx.state.drop_step(step.NAME)
+    def adopt(self) -> dict[str, str]:
+        """Rebuild the state from what AWS holds under the stack's tag, changing nothing.
+
+        Each resource is looked up as `up` would; whatever is found is recorded. Returns, per
+        step that is not complete, the first resource it lacks.
+        """
+        self.check_target()
+        self.claim_target()
+        aws, outputs = self.ctx.aws, self.ctx.outputs
+        aws.read_only = True
+        outputs.planning = True
+        missing: dict[str, str] = {}
+        try:
+            for resource in self.graph().order():
+                if resource.step in missing:
+                    continue
+                if isinstance(resource, StepNode):
+                    assert resource.module is not None
+                    try:
+                        resource.module.apply(self.ctx)
+                    except WouldWrite as exc:
+                        missing[resource.step] = exc.operation
+                    except (TypeError, KeyError, IndexError):  # an earlier step is missing
+                        missing[resource.step] = "an earlier step"
+                    continue
+                found = resource.find(self.ctx) if resource.wanted(self.ctx) else None
+                if found is None:
+                    if resource.wanted(self.ctx):
+                        missing[resource.step] = f"{resource.kind} {resource.name(self.ctx)}"
+                    continue
+                resource.record(self.ctx, found)
+                resource.publish(self.ctx, found)
+            for name in steps.NAMES:
+                if name not in missing and self.ctx.state.resources(name):
+                    self.ctx.state.mark_done(name)
+        finally:
+            aws.read_only = False
+            outputs.planning = False
+        return missing
 
     def status(self) -> list[StepStatus]:
         self.check_target()
-        return [step.status(self.ctx) for step in steps.ORDER]
+        grouped = self.graph().steps_of()
+        report = []
+        for module in steps.ORDER:
+            if not hasattr(module, "resources"):
+                report.append(module.status(self.ctx))
+                continue
+            healths = [(r, self._health(r)) for r in grouped.get(module.NAME, [])
+                       if r.wanted(self.ctx) or r.recorded(self.ctx)]
+            combine = getattr(module, "status_of", None) or step_status
+            report.append(combine(self.ctx, module.NAME, healths))
+        return report
+
+    def _health(self, resource: Resource) -> Health:
+        recorded = resource.recorded(self.ctx)
+        if not recorded:
+            return Health(None, f"{resource.kind} not created")
+        try:
+            found = resource.find(self.ctx)
+        except AwsError as exc:
+            if is_not_found(exc):
+                found = None
+            else:
+                return Health(False, f"error: {exc.operation} {exc.code}: {exc.aws_message}",
+                              {"error": {"operation": exc.operation, "code": exc.code,
+                                         "message": exc.aws_message}})
+        if found is None:
+            return Health(False, f"{resource.kind} {resource.name(self.ctx)} missing (drift)")
+        return resource.health(self.ctx, found)
 
     def tagged(self) -> list[str]:
         """ARNs of live resources AWS holds under this stack's tag.
@@ -266,55 +239,242 @@ class Engine:
             return any(s["status"] != "INACTIVE" for s in found["services"])
         return True
 
-    # -- scheduling ------------------------------------------------------------------------
-    def _run(self, order: list[ModuleType], deps: dict[str, set[str]],
-             action: Callable[[ModuleType], None], command: str) -> RunResult:
-        results = {step.NAME: StepResult(step.NAME) for step in order}
-        finished: dict[str, threading.Event] = {step.NAME: threading.Event() for step in order}
-        failed: list[tuple[str, BaseException]] = []
-        cancel = self.ctx.aws.cancel
 
-        def run(step: ModuleType) -> None:
-            name = step.NAME
-            self.ctx.aws.step.name = name
-            try:
-                for dep in deps.get(name, ()):
-                    if command == "down":  # in reverse, wait for the readers to be gone
-                        while not finished[dep].wait(0.2):
-                            if cancel.is_set():
-                                raise Cancelled("stopped")
-                        if results[dep].error is not None:
-                            raise Cancelled(f"{dep} did not finish")
+def step_status(ctx: Context, step: str, healths: list[tuple[Resource, Health]]) -> StepStatus:
+    """A step's line in `status`, from its resources' health: healthy when every resource is;
+    "not created" when none is; the first error's details when a read failed."""
+    made = [h for _, h in healths if h.ok is not None]
+    if not made:
+        return StepStatus(step, ctx.state.is_done(step), None, "not created",
+                          ctx.state.resources(step))
+    details: dict[str, Any] = {}
+    for resource, health in healths:
+        for key, value in health.details.items():
+            details.setdefault(key, value)
+        details.setdefault("resources", {})[resource.key] = health.summary
+    summary = "; ".join(h.summary for h in made)
+    return StepStatus(step, ctx.state.is_done(step), all(h.ok for h in made), summary,
+                      ctx.state.resources(step), details)
+
+
+class _Run:
+    """One `up` or `down`: a thread per resource, each waiting only on the ones it must."""
+
+    def __init__(self, engine: Engine, graph: Graph, command: str) -> None:
+        self.engine = engine
+        self.ctx = engine.ctx
+        self.graph = graph
+        self.command = command
+        self.ids = graph.by_id()
+        self.cond = threading.Condition()
+        self.ready: set[str] = set()  # up: readers may go; down: deleted
+        self.finished: set[str] = set()
+        self.failed: set[str] = set()
+        self.changes: dict[str, list[ResourceChange]] = {}
+        grouped = graph.steps_of()
+        self.step_nodes = {name: {node_id(r) for r in nodes} for name, nodes in grouped.items()}
+        self.results = {name: StepResult(name) for name in steps.NAMES if name in grouped}
+        self.began: dict[str, float] = {}
+        self.errors: list[tuple[str, BaseException]] = []
+
+    # -- what each node waits for ------------------------------------------------------------
+    def up_waits(self, resource: Resource) -> set[str]:
+        nid = node_id(resource)
+        if resource.wanted(self.ctx):
+            return self.graph.needs[nid]
+        return graphs.retire_after(self.graph, resource) | self.graph.readers[nid]
+
+    # -- up ----------------------------------------------------------------------------------
+    def converge(self, resource: Resource) -> None:
+        ctx = self.ctx
+        if isinstance(resource, StepNode):
+            assert resource.module is not None
+            resource.module.apply(ctx)
+            return
+        if not resource.wanted(ctx):
+            self._signal_ready(resource)  # it provides nothing any more
+            found = resource.find(ctx)
+            for item in ([found] if found else []) + resource.stale(ctx):
+                self._delete(resource, item)
+            resource.forget(ctx)
+            return
+        found = resource.find(ctx)
+        name = resource.name(ctx)
+        if found is None:
+            ctx.report(resource.step, f"creating {resource.kind} {name}")
+            found = resource.create(ctx)
+            resource.record(ctx, found)
+            self._note(resource, ResourceChange(resource.step, resource.kind, name, "create"))
+        else:
+            resource.record(ctx, found)
+            changes = resource.diff(ctx, found)
+            if any(c.field in resource.FORCE_NEW for c in changes):
+                ctx.report(resource.step, f"replacing {resource.kind} {name}")
+                self._delete(resource, found, count=False)
+                found = resource.create(ctx)
+                resource.record(ctx, found)
+                self._note(resource, ResourceChange(resource.step, resource.kind, name, "replace",
+                                                    tuple(changes)))
+            elif changes:
+                ctx.report(resource.step, f"updating {resource.kind} {name}")
+                found = resource.update(ctx, found, changes)
+                self._note(resource, ResourceChange(resource.step, resource.kind, name, "update",
+                                                    tuple(changes)))
+        found = self._wait(resource, resource.ready, found, first=found) or found
+        resource.publish(ctx, found)
+        self._signal_ready(resource)
+        leftovers = resource.stale(ctx)
+        if leftovers:
+            self._await(resource, graphs.retire_after(self.graph, resource))
+            for item in leftovers:
+                self._delete(resource, item, name=resource.stale_name(ctx, item))
+
+    # -- down --------------------------------------------------------------------------------
+    def remove(self, resource: Resource) -> None:
+        ctx = self.ctx
+        if isinstance(resource, StepNode):
+            assert resource.module is not None
+            resource.module.destroy(ctx)
+            ctx.state.drop_step(resource.step)
+            return
+        found = resource.find(ctx)
+        items = ([found] if found else []) + resource.stale(ctx)
+        for item in items:
+            self._delete(resource, item, name=resource.name(ctx) if item is found
+                         else resource.stale_name(ctx, item))
+        resource.forget(ctx)
+
+    # -- shared ------------------------------------------------------------------------------
+    def _delete(self, resource: Resource, found: Found, count: bool = True,
+                name: str | None = None) -> None:
+        ctx = self.ctx
+        name = name or resource.name(ctx)
+        ctx.report(resource.step, f"deleting {resource.kind} {name}")
+        resource.delete(ctx, found)
+        self._wait(resource, resource.gone, found, label=f"{resource.kind} {name} deletion")
+        if count:
+            self._note(resource, ResourceChange(resource.step, resource.kind, name, "delete"))
+
+    def _wait(self, resource: Resource, wait: WaitFor | None, found: Found,
+              first: Found | None = None, label: str | None = None) -> Any:
+        if wait is None:
+            return None
+        ctx = self.ctx
+        return ctx.aws.wait_for(label or f"{resource.kind} {resource.name(ctx)}",
+                                lambda: wait.read(ctx, found), wait.status, wait.done,
+                                wait.failed, timeout=wait.timeout, reason=wait.reason,
+                                report=lambda m: ctx.report(resource.step, m), first=first)
+
+    def _note(self, resource: Resource, change: ResourceChange) -> None:
+        with self.cond:
+            self.changes.setdefault(node_id(resource), []).append(change)
+
+    def _signal_ready(self, resource: Resource) -> None:
+        with self.cond:
+            self.ready.add(node_id(resource))
+            self.cond.notify_all()
+
+    def _await(self, resource: Resource, waits: set[str]) -> None:
+        """Block until every node in `waits` is ready; say what this one waits for."""
+        cancel = self.ctx.aws.cancel
+        said = None
+        with self.cond:
+            while True:
                 if cancel.is_set():
                     raise Cancelled("stopped")
-                self.reporter.started(name)
-                started = time.monotonic()
-                before = len(self.ctx.state.resources(name))
-                action(step)
-                results[name].seconds = time.monotonic() - started
-                after = len(self.ctx.state.resources(name))
-                # up: what the step holds now; down: what it removed.
-                results[name].resources = after if command == "up" else before - after
-                self.ctx.outputs.finish(name)
-                self.reporter.finished(name, results[name].seconds, results[name].resources)
-            except BaseException as exc:  # noqa: BLE001 - handed to the main thread
-                results[name].error = exc
-                self.ctx.outputs.fail(name)
-                if not isinstance(exc, Cancelled):
-                    failed.append((name, exc))
-                    self.reporter.failed(name, exc)
-                    cancel.set()
-            finally:
-                finished[name].set()
+                broken = waits & self.failed
+                if broken:
+                    raise Cancelled(f"{sorted(broken)[0]} did not finish")
+                pending = sorted(waits - self.ready)
+                if not pending:
+                    return
+                blocker = self.ids[pending[0]]
+                if blocker.kind != said and resource.step not in self.began:
+                    said = blocker.kind
+                    waiting = getattr(self.engine.reporter, "waiting", None)
+                    if waiting is not None:
+                        waiting(resource.step, blocker.kind if not isinstance(blocker, StepNode)
+                                else blocker.step)
+                self.cond.wait(timeout=5.0)
 
+    def _begin(self, resource: Resource) -> None:
+        with self.cond:
+            if resource.step in self.began:
+                return
+            self.began[resource.step] = self.ctx.aws.clock.now()
+        self.engine.reporter.started(resource.step)
+
+    def _end(self, resource: Resource, error: BaseException | None) -> None:
+        nid = node_id(resource)
+        step = resource.step
+        with self.cond:
+            self.finished.add(nid)
+            if error is None:
+                self.ready.add(nid)
+            else:
+                self.failed.add(nid)
+            self.cond.notify_all()
+            complete = self.step_nodes[step] <= self.finished
+            step_failed = bool(self.step_nodes[step] & self.failed)
+        if error is not None:
+            result = self.results[step]
+            if result.error is None or isinstance(result.error, Cancelled):
+                result.error = error
+            if isinstance(error, Cancelled):
+                stopped = getattr(self.engine.reporter, "stopped", None)
+                if stopped is not None and complete:
+                    stopped(step)
+            else:
+                self.errors.append((step, error))
+                self.engine.reporter.failed(step, error)
+                self.ctx.aws.cancel.set()
+                self.ctx.outputs.fail(step)
+            return
+        if not complete or step_failed:
+            return
+        result = self.results[step]
+        result.seconds = self.ctx.aws.clock.now() - self.began.get(step, self.ctx.aws.clock.now())
+        made = [c for n in self.step_nodes[step] for c in self.changes.get(n, [])]
+        if self.command == "up":
+            result.resources = len(self.ctx.state.resources(step))
+            self.ctx.outputs.finish(step)
+            if not isinstance(self.ids[next(iter(self.step_nodes[step]))], StepNode):
+                self.ctx.state.mark_done(step)
+        elif not isinstance(self.ids[next(iter(self.step_nodes[step]))], StepNode):
+            result.resources = sum(1 for c in made if c.action == "delete")
+            self.ctx.state.drop_step(step)
+        self.engine.reporter.finished(step, result.seconds, _words(made) or result.resources)
+
+    def _node(self, resource: Resource, waits: Callable[[Resource], set[str]],
+              work: Callable[[Resource], None]) -> None:
+        try:
+            self._await(resource, waits(resource))
+            if self.ctx.aws.cancel.is_set():
+                raise Cancelled("stopped")
+            self._begin(resource)
+            before = len(self.ctx.state.resources(resource.step))
+            work(resource)
+            if isinstance(resource, StepNode) and self.command == "down":
+                self.results[resource.step].resources = before  # destroy dropped them all
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            self._end(resource, exc)
+        else:
+            self._end(resource, None)
+
+    def execute(self, work: Callable[[Resource], None],
+                waits: Callable[[Resource], set[str]]) -> RunResult:
+        order = self.graph.order()
+        if self.command == "down":
+            order = list(reversed(order))
+        cancel = self.ctx.aws.cancel
         if self.sequential:
-            for step in order:
-                run(step)
-                if failed:
+            for resource in order:
+                self._node(resource, waits, work)
+                if self.errors:
                     break
         else:
-            threads = [threading.Thread(target=run, args=(step,), name=step.NAME, daemon=True)
-                       for step in order]
+            threads = [threading.Thread(target=self._node, args=(r, waits, work),
+                                        name=node_id(r), daemon=True) for r in order]
             for thread in threads:
                 thread.start()
             try:
@@ -323,16 +483,128 @@ class Engine:
                         thread.join(0.2)
             except KeyboardInterrupt:
                 cancel.set()
+                with self.cond:
+                    self.cond.notify_all()
                 for thread in threads:
                     thread.join()
                 raise
         cancel.clear()
-        if failed:
-            name, exc = failed[0]
+        if self.errors:
+            name, exc = self.errors[0]
             if not isinstance(exc, Exception):
                 raise exc  # KeyboardInterrupt, SystemExit, a simulated crash: as it came
-            if command == "plan":
-                raise GatewayProxyError(f"step {name}: {exc}") from exc
-            raise StepFailed(name, exc, f"gatewayproxy {command}"
-                             + (" --yes" if command == "down" else "")) from exc
-        return RunResult([results[step.NAME] for step in order])
+            raise StepFailed(name, exc, f"gatewayproxy {self.command}"
+                             + (" --yes" if self.command == "down" else "")) from exc
+        changes = [c for r in self.graph.nodes for c in self.changes.get(node_id(r), [])]
+        names = [n for n in steps.NAMES if n in self.results]
+        if self.command == "down":
+            names.reverse()
+        return RunResult([self.results[n] for n in names], changes)
+
+    @property
+    def sequential(self) -> bool:
+        return self.engine.sequential
+
+
+def _words(changes: list[ResourceChange]) -> str:
+    """`2 created, 1 updated` for a step's progress row."""
+    verbs = {"create": "created", "update": "updated", "replace": "replaced", "delete": "deleted"}
+    counts: dict[str, int] = {}
+    for change in changes:
+        counts[change.action] = counts.get(change.action, 0) + 1
+    return ", ".join(f"{n} {verbs[a]}" for a, n in counts.items())
+
+
+class _Planner:
+    """`plan`: each resource in dependency order, read only; what `up` would do to it."""
+
+    def __init__(self, engine: Engine, graph: Graph, network: NetworkChange | None) -> None:
+        self.engine = engine
+        self.ctx = engine.ctx
+        self.graph = graph
+        self.network = network
+        self.actions: dict[str, str] = {}
+
+    def plan(self) -> list[ResourceChange]:
+        """Rows in the order the steps declare their resources (the seed's order)."""
+        position = {node_id(r): i for i, r in enumerate(self.graph.nodes)}
+        rows: list[tuple[int, ResourceChange]] = []
+        for resource in self.graph.order():
+            try:
+                found = self._one(resource)
+            except WouldWrite as exc:  # a description wrote while planning: a bug, say so
+                raise GatewayProxyError(f"plan of {resource.kind} {resource.name(self.ctx)} "
+                                        f"would write ({exc.operation})") from None
+            rows += [(position[node_id(resource)], row) for row in found]
+        return [row for _, row in sorted(rows, key=lambda pair: pair[0])]
+
+    def _row(self, resource: Resource, action: Action, name: str | None = None,
+             changes: tuple[FieldChange, ...] = ()) -> ResourceChange:
+        return ResourceChange(resource.step, resource.kind, name or resource.name(self.ctx),
+                              action, changes)
+
+    def _one(self, resource: Resource) -> list[ResourceChange]:
+        ctx = self.ctx
+        nid = node_id(resource)
+        if isinstance(resource, StepNode):
+            return self._legacy(resource)
+        if not resource.wanted(ctx):
+            found = resource.find(ctx)
+            rows = [self._row(resource, "delete")] if found else []
+            rows += [self._row(resource, "delete", resource.stale_name(ctx, s))
+                     for s in resource.stale(ctx)]
+            self.actions[nid] = "delete" if rows else "none"
+            return rows
+        found = resource.find(ctx)
+        replaced_deps = [self.graph.by_id()[d] for d in self.graph.needs[nid]
+                         if self.actions.get(d) == "replace"]
+        if found is None:
+            self.actions[nid] = "create"
+            return [self._row(resource, "create")]
+        if self.network is not None:
+            change = self.network
+            self.actions[nid] = "replace"
+            return [self._row(resource, "replace", changes=(
+                FieldChange(change.field, change.old, change.new),))]
+        if replaced_deps:
+            self.actions[nid] = "replace"
+            return [self._row(resource, "replace", changes=tuple(
+                FieldChange(dep.kind, dep.name(ctx), UNKNOWN) for dep in replaced_deps[:1]))]
+        changes = resource.diff(ctx, found)
+        resource.publish(ctx, found)
+        rows = []
+        if any(c.field in resource.FORCE_NEW for c in changes):
+            self.actions[nid] = "replace"
+            rows.append(self._row(resource, "replace", changes=tuple(changes)))
+        elif changes:
+            self.actions[nid] = "update"
+            rows.append(self._row(resource, "update", changes=tuple(changes)))
+        else:
+            self.actions[nid] = "none"
+        rows += [self._row(resource, "delete", resource.stale_name(ctx, s))
+                 for s in resource.stale(ctx)]
+        return rows
+
+    def _legacy(self, node: StepNode) -> list[ResourceChange]:
+        """A step not yet described as resources: what its apply would call."""
+        ctx = self.ctx
+        assert node.module is not None
+        aws = ctx.aws
+        start = len(aws.planning or [])
+        action: Action = "update"
+        try:
+            node.module.apply(ctx)
+        except WouldWrite:
+            pass
+        except (TypeError, KeyError, IndexError, AttributeError):
+            action = "create"  # it reads what an earlier resource only has after apply
+        writes = [c.operation for c in (aws.planning or [])[start:]]
+        known = ctx.state.is_done(node.step) or bool(ctx.state.resources(node.step))
+        if not writes and action == "update":
+            self.actions[node_id(node)] = "none"
+            return []
+        if not known:
+            action = "create"
+        self.actions[node_id(node)] = action
+        return [self._row(node, action, changes=(FieldChange("writes", None, writes),)
+                          if writes else ())]

@@ -38,7 +38,7 @@ class Reporter:
         self._last[step] = key
         self._line(f"{_label(self.names, step)} {text}")
 
-    def finished(self, step: str, seconds: float, resources: int) -> None:
+    def finished(self, step: str, seconds: float, resources: int | str) -> None:
         self._line(f"{_label(self.names, step)} done in {seconds:.1f}s")
 
     def failed(self, step: str, error: BaseException) -> None:
@@ -87,7 +87,7 @@ class LiveReporter(Reporter):
         with self._lock:
             self._rows[step][2] = text
 
-    def finished(self, step: str, seconds: float, resources: int) -> None:
+    def finished(self, step: str, seconds: float, resources: int | str) -> None:
         with self._lock:
             self._rows[step] = ["done", _clock(seconds), f"{resources} resources"]
 

@@ -1,0 +1,113 @@
+"""The stack as a graph of resources: what each step declares, and who reads whom.
+
+A step module declares its resources with `resources(ctx)`. A step not yet written that way
+(it has `apply`/`destroy`/`status`) takes part as one node of its own (`StepNode`), so the
+engine drives both the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import ClassVar
+
+from gatewayproxy import steps
+from gatewayproxy.context import Context
+from gatewayproxy.errors import GatewayProxyError
+from gatewayproxy.resources.base import Resource
+
+
+@dataclass
+class StepNode(Resource):
+    """A whole step written the earlier way (apply / destroy / status), as one node."""
+
+    module: ModuleType | None = None
+    kind: ClassVar[str] = "step"
+
+    def name(self, ctx: Context) -> str:
+        return self.step
+
+
+def node_id(resource: Resource) -> str:
+    return resource.step if isinstance(resource, StepNode) else f"{resource.step}.{resource.key}"
+
+
+@dataclass
+class Graph:
+    """The resources in the order the steps declare them, and each one's dependencies."""
+
+    nodes: list[Resource]
+    needs: dict[str, set[str]]   # node id -> ids of the nodes it reads
+    readers: dict[str, set[str]]  # node id -> ids of the nodes that read it
+
+    def by_id(self) -> dict[str, Resource]:
+        return {node_id(r): r for r in self.nodes}
+
+    def order(self) -> list[Resource]:
+        """Every node after the nodes it reads (declaration order among equals)."""
+        placed: list[Resource] = []
+        seen: set[str] = set()
+        by_id = self.by_id()
+
+        def visit(nid: str, path: tuple[str, ...]) -> None:
+            if nid in seen:
+                return
+            if nid in path:
+                raise GatewayProxyError(f"resource cycle: {' -> '.join([*path, nid])}")
+            for dep in sorted(self.needs[nid]):
+                visit(dep, (*path, nid))
+            seen.add(nid)
+            placed.append(by_id[nid])
+
+        for resource in self.nodes:
+            visit(node_id(resource), ())
+        return placed
+
+    def steps_of(self) -> dict[str, list[Resource]]:
+        grouped: dict[str, list[Resource]] = {}
+        for resource in self.nodes:
+            grouped.setdefault(resource.step, []).append(resource)
+        return grouped
+
+
+def build(ctx: Context) -> Graph:
+    nodes: list[Resource] = []
+    for module in steps.ORDER:
+        if hasattr(module, "resources"):
+            nodes.extend(module.resources(ctx))
+        else:
+            reads = tuple(sorted({key.split(".", 1)[0] for key in module.NEEDS}))
+            nodes.append(StepNode(module.NAME, module.NAME, needs=reads, module=module))
+    ids = {node_id(r) for r in nodes}
+    by_step: dict[str, set[str]] = {}
+    for resource in nodes:
+        by_step.setdefault(resource.step, set()).add(node_id(resource))
+
+    def resolve(names: tuple[str, ...], own: str) -> set[str]:
+        """A need names a node (`step.key`) or a whole step (every node of it)."""
+        found: set[str] = set()
+        for name in names:
+            if name in ids:
+                found.add(name)
+            elif name in by_step:
+                found |= by_step[name]
+            else:
+                raise GatewayProxyError(f"{own} needs {name}, which no step declares")
+        return found - {own}
+
+    needs = {node_id(r): resolve(r.needs, node_id(r)) for r in nodes}
+    readers: dict[str, set[str]] = {nid: set() for nid in needs}
+    for nid, deps in needs.items():
+        for dep in deps:
+            readers[dep].add(nid)
+    return Graph(nodes, needs, readers)
+
+
+def retire_after(graph: Graph, resource: Resource) -> set[str]:
+    """What must converge in `up` before this (unwanted) node, or its leftovers, may go."""
+    ids = graph.by_id()
+    found: set[str] = set()
+    for name in resource.retire_after:
+        found |= {nid for nid, r in ids.items() if nid == name or r.step == name}
+    return found - {node_id(resource)}
+
