@@ -248,10 +248,9 @@ def step_status(ctx: Context, step: str, healths: list[tuple[Resource, Health]])
         return StepStatus(step, ctx.state.is_done(step), None, "not created",
                           ctx.state.resources(step))
     details: dict[str, Any] = {}
-    for resource, health in healths:
+    for _, health in healths:
         for key, value in health.details.items():
             details.setdefault(key, value)
-        details.setdefault("resources", {})[resource.key] = health.summary
     summary = "; ".join(h.summary for h in made)
     return StepStatus(step, ctx.state.is_done(step), all(h.ok for h in made), summary,
                       ctx.state.resources(step), details)
@@ -281,7 +280,7 @@ class _Run:
     def up_waits(self, resource: Resource) -> set[str]:
         nid = node_id(resource)
         if resource.wanted(self.ctx):
-            return self.graph.needs[nid]
+            return self.graph.up_waits(nid)
         return graphs.retire_after(self.graph, resource) | self.graph.readers[nid]
 
     # -- up ----------------------------------------------------------------------------------
@@ -320,8 +319,10 @@ class _Run:
                 found = resource.update(ctx, found, changes)
                 self._note(resource, ResourceChange(resource.step, resource.kind, name, "update",
                                                     tuple(changes)))
-        found = self._wait(resource, resource.ready, found, first=found) or found
         resource.publish(ctx, found)
+        self._signal(resource, exists=True)
+        found = self._wait(resource, resource.ready, found, first=found) or found
+        resource.on_ready(ctx, found)
         self._signal_ready(resource)
         leftovers = resource.stale(ctx)
         if leftovers:
@@ -370,8 +371,15 @@ class _Run:
             self.changes.setdefault(node_id(resource), []).append(change)
 
     def _signal_ready(self, resource: Resource) -> None:
+        self._signal(resource, exists=False)
+
+    def _signal(self, resource: Resource, exists: bool) -> None:
+        """Readers that take it as soon as it exists may go; with exists=False, all readers."""
+        nid = node_id(resource)
         with self.cond:
-            self.ready.add(node_id(resource))
+            self.ready.add(nid + graphs.EXISTS)
+            if not exists:
+                self.ready.add(nid)
             self.cond.notify_all()
 
     def _await(self, resource: Resource, waits: set[str]) -> None:
@@ -382,13 +390,13 @@ class _Run:
             while True:
                 if cancel.is_set():
                     raise Cancelled("stopped")
-                broken = waits & self.failed
+                broken = {w.removesuffix(graphs.EXISTS) for w in waits} & self.failed
                 if broken:
                     raise Cancelled(f"{sorted(broken)[0]} did not finish")
                 pending = sorted(waits - self.ready)
                 if not pending:
                     return
-                blocker = self.ids[pending[0]]
+                blocker = self.ids[pending[0].removesuffix(graphs.EXISTS)]
                 if blocker.kind != said and resource.step not in self.began:
                     said = blocker.kind
                     waiting = getattr(self.engine.reporter, "waiting", None)
@@ -410,7 +418,7 @@ class _Run:
         with self.cond:
             self.finished.add(nid)
             if error is None:
-                self.ready.add(nid)
+                self.ready |= {nid, nid + graphs.EXISTS}
             else:
                 self.failed.add(nid)
             self.cond.notify_all()

@@ -28,6 +28,15 @@ class StepNode(Resource):
         return self.step
 
 
+EXISTS = ":exists"
+
+
+def exists(need: str) -> str:
+    """A need satisfied once the resource exists (its id is known), before it is ready: the
+    listener may be added to an NLB that is still provisioning."""
+    return need + EXISTS
+
+
 def node_id(resource: Resource) -> str:
     return resource.step if isinstance(resource, StepNode) else f"{resource.step}.{resource.key}"
 
@@ -39,6 +48,13 @@ class Graph:
     nodes: list[Resource]
     needs: dict[str, set[str]]   # node id -> ids of the nodes it reads
     readers: dict[str, set[str]]  # node id -> ids of the nodes that read it
+    # node id -> the needs it takes as soon as they exist, before they are ready
+    early: dict[str, set[str]]
+
+    def up_waits(self, nid: str) -> set[str]:
+        """What `up` waits for before converging a node: each need ready, or, for an early
+        need, existing (`<id>:exists`)."""
+        return {f"{dep}{EXISTS}" if dep in self.early[nid] else dep for dep in self.needs[nid]}
 
     def by_id(self) -> dict[str, Resource]:
         return {node_id(r): r for r in self.nodes}
@@ -95,12 +111,15 @@ def build(ctx: Context) -> Graph:
                 raise GatewayProxyError(f"{own} needs {name}, which no step declares")
         return found - {own}
 
-    needs = {node_id(r): resolve(r.needs, node_id(r)) for r in nodes}
+    needs = {node_id(r): resolve(tuple(n.removesuffix(EXISTS) for n in r.needs), node_id(r))
+             for r in nodes}
+    early = {node_id(r): resolve(tuple(n.removesuffix(EXISTS) for n in r.needs
+                                       if n.endswith(EXISTS)), node_id(r)) for r in nodes}
     readers: dict[str, set[str]] = {nid: set() for nid in needs}
     for nid, deps in needs.items():
         for dep in deps:
             readers[dep].add(nid)
-    return Graph(nodes, needs, readers)
+    return Graph(nodes, needs, readers, early)
 
 
 def retire_after(graph: Graph, resource: Resource) -> set[str]:

@@ -36,7 +36,9 @@ def test_up_status_noop_down(moto_account: None, config_file: Path, calls: list[
     assert result.exit_code == 0, result.output
     api_id = boto3.client("apigateway", region_name=REGION).get_rest_apis()["items"][0]["id"]
     url = f"https://{api_id}.execute-api.{REGION}.amazonaws.com/live"
-    assert result.stdout.strip().splitlines()[-1] == url
+    lines = result.stdout.strip().splitlines()
+    assert lines[-2:] == [f"Invoke URL: {url}", lines[-1]]
+    assert lines[-1].startswith("Apply complete: ") and "0 destroyed." in lines[-1]
     assert probes == [url]  # step ten: the invoke URL is asked once the stack is up
     assert dict(counts(REGION)) == EXPECTED
 
@@ -53,10 +55,13 @@ def test_up_status_noop_down(moto_account: None, config_file: Path, calls: list[
     again = run("up", config=config_file)
     assert again.exit_code == 0, again.output
     assert writes(calls) == []
+    assert again.stdout.strip().splitlines()[-1] == \
+        "Apply complete: 0 added, 0 changed, 0 replaced, 0 destroyed."
     assert dict(counts(REGION)) == EXPECTED
 
     down = run("down", "--yes", config=config_file)
     assert down.exit_code == 0, down.output
+    assert down.stdout.strip().splitlines()[-1].startswith("Destroy complete: ")
     assert all(not items for items in inventory(REGION).values()), inventory(REGION)
     assert not (config_file.parent / ".gatewayproxy" / "quizapi.state.json").exists()
 

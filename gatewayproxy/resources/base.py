@@ -113,7 +113,11 @@ class Resource:
         return self.name(ctx)
 
     def publish(self, ctx: Context, found: Found) -> None:
-        """Hand what readers need to `ctx.outputs` (once it exists and is ready)."""
+        """Hand what readers need to `ctx.outputs`, as soon as it exists (readers that need it
+        ready wait for that: see graph.exists)."""
+
+    def on_ready(self, ctx: Context, found: Found) -> None:
+        """Hand on what is known only once it is ready (e.g. its final state)."""
 
     def health(self, ctx: Context, found: Found) -> Health:
         """How it is doing, for `status` (found: it exists)."""
