@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
@@ -18,20 +20,31 @@ def run(*args: str, config: Path) -> Result:
     return CliRunner().invoke(main, [*args, "-c", str(config)], input="", catch_exceptions=False)
 
 
-def plan_rows(output: str) -> dict[str, str]:
-    """step name -> its plan line(s), from the plan table."""
-    rows: dict[str, str] = {}
-    current = ""
+@dataclass
+class Row:
+    """One resource line of `plan`, with its field changes."""
+
+    symbol: str
+    kind: str
+    name: str
+    changes: list[str] = field(default_factory=list)
+
+
+def plan_rows(output: str) -> list[Row]:
+    """The resource lines of `plan` (`+ NAT gateway  quizapi-nat`, changes indented below)."""
+    rows: list[Row] = []
     for line in output.splitlines():
-        cells = [c.strip() for c in line.strip("│").split("│")]
-        if len(cells) != 3:
-            continue
-        if cells[0][:2].rstrip(".").isdigit():
-            current = cells[0].split(". ", 1)[1]
-            rows[current] = f"{cells[1]} {cells[2]}".strip()
-        elif current:
-            rows[current] += " " + cells[2]
+        if line.startswith("    ") and rows:
+            rows[-1].changes.append(line.strip())
+        elif line.split(" ", 1)[0] in ("+", "~", "-/+", "-") and "  " in line:
+            symbol, rest = line.split(" ", 1)
+            kind, name = rest.split("  ", 1)
+            rows.append(Row(symbol, kind, name))
     return rows
+
+
+def by_kind(rows: list[Row], kind: str) -> list[Row]:
+    return [r for r in rows if r.kind == kind]
 
 
 @pytest.fixture
@@ -41,22 +54,37 @@ def deployed(moto_account: None, config_file: Path) -> Path:
 
 
 def test_plan_of_an_unchanged_stack_is_all_nothing(deployed: Path, calls: list[Call]) -> None:
-    result = run("plan", config=deployed)
+    result = run("plan", "--detailed-exitcode", config=deployed)
     assert result.exit_code == 0, result.output
-    assert set(plan_rows(result.stdout).values()) == {"nothing"}
-    assert "nothing to do" in result.stdout
+    assert result.stdout == "No changes.\n"
     assert writes(calls) == []
 
 
-def test_plan_of_a_new_stack_creates_every_step(moto_account: None, config_file: Path,
-                                                calls: list[Call]) -> None:
-    result = run("plan", config=config_file)
-    assert result.exit_code == 0, result.output
+def test_plan_of_a_new_stack_lists_what_up_then_creates(moto_account: None, config_file: Path,
+                                                        calls: list[Call]) -> None:
+    result = run("plan", "--detailed-exitcode", config=config_file)
+    assert result.exit_code == 2, result.output
     rows = plan_rows(result.stdout)
-    assert len(rows) == 9 and all(row.startswith("create") for row in rows.values()), rows
+    assert rows and all(row.symbol == "+" for row in rows), rows
+    assert ("+", "NAT gateway") in {(r.symbol, r.kind) for r in rows}
+    assert result.stdout.splitlines()[-1] == \
+        f"Plan: {len(rows)} to add, 0 to change, 0 to replace, 0 to destroy."
+    assert "create_" not in result.stdout and "put_" not in result.stdout  # no boto3 names
     assert writes(calls) == []
     assert not (config_file.parent / ".gatewayproxy" / "quizapi.state.json").exists()
-    assert "NAT gateway" in result.stdout and "$" in result.stdout  # the cost estimate
+    assert "NAT gateway" in result.stderr and "$" in result.stderr  # the cost estimate
+
+    as_json = json.loads(run("plan", "--json", config=config_file).stdout)
+    assert as_json["summary"] == {"add": len(rows), "change": 0, "replace": 0, "destroy": 0}
+    assert [(r["kind"], r["name"], r["action"]) for r in as_json["resources"]] == \
+        [(r.kind, r.name, "create") for r in rows]
+
+    up = run("up", config=config_file)
+    assert up.exit_code == 0, up.output
+    created = [line for line in up.stdout.splitlines() if line.startswith("+ ")]
+    assert created == [f"+ {r.kind}  {r.name}" for r in rows]  # what plan said, nothing else
+    assert up.stdout.splitlines()[-1] == \
+        f"Apply complete: {len(rows)} added, 0 changed, 0 replaced, 0 destroyed."
 
 
 def test_an_image_change_is_planned_then_applied_as_a_rolling_update(
@@ -66,15 +94,17 @@ def test_an_image_change_is_planned_then_applied_as_a_rolling_update(
     plan = run("plan", config=deployed)
     assert writes(calls) == []
     rows = plan_rows(plan.stdout)
-    assert rows["task_definition"].startswith("update")
+    assert [(r.symbol, r.kind) for r in rows] == [("~", "task definition"), ("~", "ECS service")]
     assert "image: public.ecr.aws/nginx/nginx:1.27 -> public.ecr.aws/nginx/nginx:1.28" \
-        in rows["task_definition"]
-    assert rows["service"].startswith("update") and "rolling update" in rows["service"]
-    assert {k for k, v in rows.items() if v != "nothing"} == {"task_definition", "service"}
+        in rows[0].changes
+    assert plan.stdout.splitlines()[-1] == \
+        "Plan: 0 to add, 2 to change, 0 to replace, 0 to destroy."
 
     calls.clear()
-    assert run("up", config=deployed).exit_code == 0
+    up = run("up", config=deployed)
+    assert up.exit_code == 0
     assert writes(calls) == ["ecs.register_task_definition", "ecs.update_service"]
+    assert up.stdout.splitlines()[-1] == "Apply complete: 0 added, 2 changed, 0 replaced, 0 destroyed."
     ecs = boto3.client("ecs", region_name=REGION)
     service = ecs.describe_services(cluster="gatewayproxy-quizapi-cluster",
                                     services=["quizapi"])["services"][0]
@@ -99,7 +129,8 @@ def test_a_port_change_swaps_target_groups_and_leaves_no_duplicate(
     old = elb.describe_target_groups()["TargetGroups"][0]["TargetGroupArn"]
     write_config(deployed, **{"port = 8080": "port = 9090"})
     plan = plan_rows(run("plan", config=deployed).stdout)
-    assert plan["service"].startswith("replace") and "quizapi-tg-9090" in plan["service"]
+    assert ("+", "target group", "quizapi-tg-9090") in {(r.symbol, r.kind, r.name) for r in plan}
+    assert ("-", "target group", "quizapi-tg-8080") in {(r.symbol, r.kind, r.name) for r in plan}
     calls.clear()
     assert run("up", config=deployed).exit_code == 0
     groups = elb.describe_target_groups()["TargetGroups"]
@@ -124,9 +155,9 @@ def test_a_port_change_swaps_target_groups_and_leaves_no_duplicate(
 def test_routes_and_stage_changes_redeploy_once(deployed: Path, calls: list[Call]) -> None:
     write_config(deployed, **{'path = "/answers"': 'path = "/replies"',
                               'stage = "live"': 'stage = "v2"'})
-    rows = plan_rows(run("plan", config=deployed).stdout)
-    assert "+GET /replies" in rows["rest_api"] and "-GET /answers" in rows["rest_api"]
-    assert "stage: live -> v2" in rows["rest_api"]
+    rows = {(r.symbol, r.kind, r.name) for r in plan_rows(run("plan", config=deployed).stdout)}
+    assert {("+", "API method", "GET /replies"), ("-", "API method", "GET /answers")} <= rows, rows
+    assert {("+", "API stage", "v2"), ("-", "API stage", "live")} <= rows, rows
     calls.clear()
     assert run("up", config=deployed).exit_code == 0
     assert writes(calls).count("apigateway.create_deployment") == 1
@@ -155,14 +186,10 @@ def test_changes_that_need_a_new_network_are_planned_as_a_replacement_and_refuse
     plan = run("plan", config=deployed)
     assert plan.exit_code == 0, plan.output
     rows = plan_rows(plan.stdout)
-    for step in ("cluster", "private_subnet"):
-        assert rows[step] == f"replace {field}: {change[0]} -> {change[1]} {advice}", rows
-    # down, then up, rebuilds everything on the new network: every row says so.
-    for step in ("task_definition", "load_balancer", "nat_gateway", "service", "target_group",
-                 "vpc_link"):
-        assert rows[step] == "replace rebuilt on the new network (down, then up)", rows
-    assert rows["rest_api"] == ("replace rebuilt on the new network (down, then up) the invoke "
-                                "URL changes: a new REST API"), rows
+    # down, then up, rebuilds everything on the new network: every resource says so.
+    assert rows and all(r.symbol == "-/+" for r in rows), rows
+    assert all(r.changes == [f"{field}: {change[0]} -> {change[1]}"] for r in rows), rows
+    assert advice in plan.stderr
     assert writes(calls) == []
     up = run("up", config=deployed)
     assert up.exit_code == 1
@@ -199,6 +226,7 @@ def test_environment_changes_name_the_variables_and_never_show_a_value(
         assert result.exit_code == 0, result.output
         leaked = [v for v in values if v in result.stdout or v in result.stderr]
         assert not leaked, (leaked, result.output)
-    words = "environment: added TOKEN; changed GREETING; removed GONE"
-    assert words in plan_rows(plan.stdout)["task_definition"]
-    assert f"new revision: {words}" in up.stderr
+    [task] = by_kind(plan_rows(plan.stdout), "task definition")
+    changed = " ".join(task.changes)
+    assert all(name in changed for name in ("GREETING", "TOKEN", "GONE")), task
+    assert all(name in up.stdout for name in ("GREETING", "TOKEN", "GONE")), up.stdout
