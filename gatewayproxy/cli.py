@@ -371,7 +371,7 @@ def down(yes: bool, **kwargs: Any) -> None:
     from gatewayproxy import planned
 
     _summary(result, f"stack {cfg.name} is down")
-    for line in planned.resource_lines(result.changes):
+    for line in planned.plan_lines(result.changes)[:-1] if result.changes else []:
         click.echo(line)
     click.echo(planned.destroy_line(sum(1 for c in result.changes if c.action == "delete")))
 

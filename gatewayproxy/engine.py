@@ -399,10 +399,9 @@ class _Run:
                 blocker = self.ids[pending[0].removesuffix(graphs.EXISTS)]
                 if blocker.kind != said and resource.step not in self.began:
                     said = blocker.kind
-                    waiting = getattr(self.engine.reporter, "waiting", None)
-                    if waiting is not None:
-                        waiting(resource.step, blocker.kind if not isinstance(blocker, StepNode)
-                                else blocker.step)
+                    self.engine.reporter.waiting(
+                        resource.step, blocker.step if isinstance(blocker, StepNode)
+                        else blocker.kind)
                 self.cond.wait(timeout=5.0)
 
     def _begin(self, resource: Resource) -> None:
@@ -429,9 +428,8 @@ class _Run:
             if result.error is None or isinstance(result.error, Cancelled):
                 result.error = error
             if isinstance(error, Cancelled):
-                stopped = getattr(self.engine.reporter, "stopped", None)
-                if stopped is not None and complete:
-                    stopped(step)
+                if complete:
+                    self.engine.reporter.stopped(step)
             else:
                 self.errors.append((step, error))
                 self.engine.reporter.failed(step, error)
@@ -471,9 +469,7 @@ class _Run:
 
     def execute(self, work: Callable[[Resource], None],
                 waits: Callable[[Resource], set[str]]) -> RunResult:
-        order = self.graph.order()
-        if self.command == "down":
-            order = list(reversed(order))
+        order = self._order(waits)
         cancel = self.ctx.aws.cancel
         if self.sequential:
             for resource in order:
@@ -508,6 +504,28 @@ class _Run:
         if self.command == "down":
             names.reverse()
         return RunResult([self.results[n] for n in names], changes)
+
+    def _order(self, waits: Callable[[Resource], set[str]]) -> list[Resource]:
+        """Every node after what it waits for (for `sequential`, and to start threads in a
+        useful order): the steps' order, reversed for `down`."""
+        nodes = self.graph.order()
+        if self.command == "down":
+            nodes.reverse()
+        placed: list[Resource] = []
+        seen: set[str] = set()
+        pending = {node_id(r): {w.removesuffix(graphs.EXISTS) for w in waits(r)} for r in nodes}
+        while len(placed) < len(nodes):
+            progress = False
+            for resource in nodes:
+                nid = node_id(resource)
+                if nid not in seen and pending[nid] <= seen:
+                    placed.append(resource)
+                    seen.add(nid)
+                    progress = True
+            if not progress:
+                stuck = sorted(set(pending) - seen)
+                raise GatewayProxyError(f"resources wait on each other: {', '.join(stuck)}")
+        return placed
 
     @property
     def sequential(self) -> bool:
