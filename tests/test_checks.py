@@ -14,10 +14,11 @@ import pytest
 from access_fixtures import ACCESS_CONFIG, make_function, run, write
 from conftest import CONFIG, Call, writes
 
-from gatewayproxy import arns, cli_common, config
+from gatewayproxy import arns, config
 from gatewayproxy.aws import Aws, Clock, Target, _known_regions
 from gatewayproxy.engine import Engine
 from gatewayproxy.progress import Reporter
+from gatewayproxy.session import Options, StackSession
 from gatewayproxy.state import State
 from gatewayproxy.steps import api_access, task_definition
 from gatewayproxy.steps.base import Context
@@ -110,8 +111,8 @@ def test_the_cli_passes_flag_then_config_then_aws_region(monkeypatch: pytest.Mon
     without = config.parse(tomllib.loads(CONFIG.replace('region = "eu-west-1"\n', "")))
 
     def region(cfg: config.Config, flag: str | None = None) -> str:
-        options = cli_common.Options(Path("x.toml"), None, None, flag, None, False)
-        return cli_common.aws(options, cfg).region
+        state = State.load(Path("x.state.json"), cfg.name)
+        return StackSession(cfg, state, options=Options(region=flag)).aws.region
 
     assert region(without) == "eu-west-2"
     assert region(with_region) == "eu-west-1"
