@@ -45,8 +45,8 @@ from gatewayproxy import config, steps
 from gatewayproxy.aws import READ_PREFIXES, Aws, Target
 from gatewayproxy.engine import Engine, RunResult
 from gatewayproxy.progress import Reporter
+from gatewayproxy.session import Options, StackSession
 from gatewayproxy.state import State
-from gatewayproxy.steps.base import Context
 
 AWS_POLL_SECONDS = 15.0  # gatewayproxy's longest poll interval on AWS (GATEWAYPROXY_POLL_SECONDS)
 STARTUP_RUNS = 10
@@ -141,13 +141,14 @@ class Stack:
         """Time one command, from loading the state to its end, AWS overhead included."""
         timeline = timeline or Timeline()
         began = time.monotonic()
-        aws = Aws(Target(region=self.region), max_poll=self.max_poll)
+        session = StackSession(self.config, State.load(self.state_path, self.name),
+                               options=Options(region=self.region), max_poll=self.max_poll)
+        aws = session.aws
         before = Counter(aws.calls.counts)
         watchdog = threading.Timer(limit, aws.cancel.set)  # a hang ends as a failed command
         watchdog.start()
         try:
-            ctx = Context(config=self.config, state=State.load(self.state_path, self.name), aws=aws)
-            outcome = action(Engine(ctx, timeline, sequential=sequential))
+            outcome = action(session.engine(timeline, sequential=sequential))
         finally:
             watchdog.cancel()
         seconds = time.monotonic() - began

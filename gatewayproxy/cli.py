@@ -7,7 +7,6 @@ Heavy modules (boto3, rich, the engine) are imported inside the commands, so `--
 from __future__ import annotations
 
 import json
-import logging
 import sys
 import time
 from pathlib import Path
@@ -17,13 +16,17 @@ import click
 
 from gatewayproxy import __version__
 from gatewayproxy.cli_common import (
+    GLOBAL_FLAGS_HELP,
     Options,
+    StackSession,
+    given,
+    global_options,
     handle_errors,
     stack_options,
+    verbose_option,
 )
 from gatewayproxy.cli_common import console as _console
-from gatewayproxy.cli_common import engine as _engine
-from gatewayproxy.cli_common import load as _load
+from gatewayproxy.cli_common import reporter as _reporter
 from gatewayproxy.cli_keys import keys
 from gatewayproxy.config import CONFIG_FILE
 
@@ -33,10 +36,10 @@ if TYPE_CHECKING:
     from gatewayproxy.state import State
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=GLOBAL_FLAGS_HELP)
 @click.version_option(__version__, prog_name="gatewayproxy")
-@click.option("-v", "--verbose", is_flag=True, help="Log every AWS call; show tracebacks.")
-def main(verbose: bool) -> None:
+@global_options
+def main(**_: Any) -> None:
     """Put a container on the internet the safe way on AWS: ECS Fargate in private subnets,
     an internal NLB, and an API Gateway REST API reaching it through a VPC link.
 
@@ -47,9 +50,6 @@ def main(verbose: bool) -> None:
       gatewayproxy status --sandbox
       gatewayproxy down --sandbox --yes
     """
-    if verbose:
-        logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
-        logging.getLogger("gatewayproxy").setLevel(logging.DEBUG)
 
 
 def _summary(result: RunResult, title: str) -> None:
@@ -72,7 +72,7 @@ def _summary(result: RunResult, title: str) -> None:
 @stack_options
 @click.option("--no-check", is_flag=True, help="Do not send a request to the invoke URL at the end.")
 @handle_errors
-def up(no_check: bool, **kwargs: Any) -> None:
+def up(options: Options, no_check: bool) -> None:
     """Create or update the stack, then print its invoke URL.
 
     \b
@@ -81,14 +81,13 @@ def up(no_check: bool, **kwargs: Any) -> None:
       gatewayproxy up -c api.toml --region eu-west-1
     """
     from gatewayproxy import probe
-    from gatewayproxy.state import locked
 
-    options = Options(**kwargs)
-    cfg, state = _load(options)
+    session = StackSession.open(options)
+    cfg, state = session.config, session.state
     if options.state is None and not state.exists:
         _refuse_a_renamed_stack(state.path, cfg.name)
-    with locked(state.path, "up"):
-        engine = _engine(options, cfg, state, live=True)
+    with session.locked("up"):
+        engine = session.engine(_reporter(session, live=True))
         try:
             result = engine.up()
         finally:
@@ -114,9 +113,10 @@ def up(no_check: bool, **kwargs: Any) -> None:
 @click.option("--image", help="Container image [default: public nginx].")
 @click.option("--port", type=click.IntRange(1, 65535), help="Container port [default: 80].")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@verbose_option
 @handle_errors
 def init(config: Path, name: str | None, image: str | None, port: int | None,
-         force: bool) -> None:
+         force: bool, verbose: bool) -> None:
     """Write a commented gatewayproxy.toml to start from.
 
     Asks for missing values on a terminal; elsewhere, takes the defaults.
@@ -128,6 +128,7 @@ def init(config: Path, name: str | None, image: str | None, port: int | None,
     from gatewayproxy import config as config_module
     from gatewayproxy.init import render, suggested_name
 
+    config = given("config", config)  # `gatewayproxy -c api.toml init` too
     if config.exists() and not force:
         raise click.ClickException(f"{config} exists; pass --force to overwrite it")
     ask = sys.stdin.isatty()
@@ -152,7 +153,7 @@ def init(config: Path, name: str | None, image: str | None, port: int | None,
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 with no changes, 2 with changes, 1 on error (for CI).")
 @handle_errors
-def plan(as_json: bool, detailed_exitcode: bool, **kwargs: Any) -> None:
+def plan(options: Options, as_json: bool, detailed_exitcode: bool) -> None:
     """Show what `up` would do, resource by resource; change nothing.
 
     \b
@@ -166,9 +167,9 @@ def plan(as_json: bool, detailed_exitcode: bool, **kwargs: Any) -> None:
 
     from gatewayproxy import planned
 
-    options = Options(**kwargs)
-    cfg, state = _load(options)
-    engine = _engine(options, cfg, state, live=False, quiet=True)
+    session = StackSession.open(options)
+    cfg = session.config
+    engine = session.engine()
     changes = engine.plan()
     if as_json:
         click.echo(json.dumps(planned.plan_json(changes), indent=2))
@@ -192,7 +193,7 @@ def _print_cost(console: Any, cfg: Config, region: str) -> None:
 @click.option("--since", default="10m", show_default=True, help="How far back: 30s, 10m, 2h, 1d.")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until Ctrl-C.")
 @handle_errors
-def logs(since: str, follow: bool, **kwargs: Any) -> None:
+def logs(options: Options, since: str, follow: bool) -> None:
     """Print the container's logs (CloudWatch Logs).
 
     \b
@@ -204,12 +205,10 @@ def logs(since: str, follow: bool, **kwargs: Any) -> None:
     from gatewayproxy.steps.task_definition import log_group
 
     seconds = logs_module.parse_since(since)
-    options = Options(**kwargs)
-    cfg, state = _load(options)
-    engine = _engine(options, cfg, state, live=False)
-    engine.check_target()
+    session = StackSession.open(options)
+    session.check_target()
     printed = 0
-    for line in logs_module.events(engine.ctx.aws, log_group(engine.ctx), seconds, follow):
+    for line in logs_module.events(session.aws, log_group(session.ctx), seconds, follow):
         click.echo(line)
         printed += 1
     if not printed:
@@ -219,15 +218,15 @@ def logs(since: str, follow: bool, **kwargs: Any) -> None:
 @main.command()
 @stack_options
 @handle_errors
-def url(**kwargs: Any) -> None:
+def url(options: Options) -> None:
     """Print the invoke URL, and nothing else (for scripts).
 
     \b
     Example:
       curl "$(gatewayproxy url)/answers"
     """
-    options = Options(**kwargs)
-    cfg, state = _load(options)
+    session = StackSession.open(options)
+    cfg, state = session.config, session.state
     found = state.get("rest_api", "invoke_url")
     if not found:
         raise click.ClickException(f"stack {cfg.name} has no invoke URL yet: run `gatewayproxy up`")
@@ -260,7 +259,7 @@ def _refuse_a_renamed_stack(path: Path, name: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (stable schema).")
 @click.option("--watch", is_flag=True, help="Refresh every few seconds until Ctrl-C.")
 @handle_errors
-def status(as_json: bool, watch: bool, **kwargs: Any) -> None:
+def status(options: Options, as_json: bool, watch: bool) -> None:
     """Show what exists, whether it is healthy, and the invoke URL.
 
     \b
@@ -269,9 +268,9 @@ def status(as_json: bool, watch: bool, **kwargs: Any) -> None:
       gatewayproxy status --json | jq .invoke_url
       gatewayproxy status --watch
     """
-    options = Options(**kwargs)
-    cfg, state = _load(options)
-    engine = _engine(options, cfg, state, live=False)
+    session = StackSession.open(options)
+    cfg, state = session.config, session.state
+    engine = session.engine(_reporter(session, live=False))
     if watch and not as_json:
         from rich.live import Live
 
@@ -345,7 +344,7 @@ def _status_table(cfg: Config, report: list[Any], url: str | None) -> Any:
 @stack_options
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @handle_errors
-def down(yes: bool, **kwargs: Any) -> None:
+def down(options: Options, yes: bool) -> None:
     """Delete everything the stack made, in reverse order.
 
     \b
@@ -353,17 +352,15 @@ def down(yes: bool, **kwargs: Any) -> None:
       gatewayproxy down            # asks first
       gatewayproxy down --yes      # for scripts
     """
-    from gatewayproxy.state import locked
-
-    options = Options(**kwargs)
-    cfg, state = _load(options)
+    session = StackSession.open(options)
+    cfg = session.config
     if not yes:
         if not sys.stdin.isatty():
             raise click.ClickException("down deletes the whole stack; pass --yes to confirm "
                                        "when not on a terminal")
         click.confirm(f"Delete every resource of stack {cfg.name}?", abort=True)
-    with locked(state.path, "down"):
-        engine = _engine(options, cfg, state, live=True)
+    with session.locked("down"):
+        engine = session.engine(_reporter(session, live=True))
         try:
             result = engine.down()
         finally:
@@ -379,7 +376,7 @@ def down(yes: bool, **kwargs: Any) -> None:
 @main.command("import")
 @stack_options
 @handle_errors
-def import_(**kwargs: Any) -> None:
+def import_(options: Options) -> None:
     """Rebuild the state file from the resources tagged with the stack's name.
 
     For a lost or deleted state file: nothing is created or changed in AWS.
@@ -389,13 +386,11 @@ def import_(**kwargs: Any) -> None:
       gatewayproxy import && gatewayproxy status
     """
     from gatewayproxy import steps
-    from gatewayproxy.state import locked
 
-    options = Options(**kwargs)
-    cfg, state = _load(options)
-    with locked(state.path, "import"):
-        engine = _engine(options, cfg, state, live=False)
-        missing = engine.adopt()
+    session = StackSession.open(options)
+    cfg, state = session.config, session.state
+    with session.locked("import"):
+        missing = session.engine(_reporter(session, live=False)).adopt()
     if state.is_empty:
         state.delete_file()
         click.echo(f"found nothing tagged gatewayproxy:stack={cfg.name}; no state written")
@@ -425,8 +420,9 @@ def sandbox() -> None:
 
 @sandbox.command("start")
 @click.option("--port", type=click.IntRange(1024, 65535), default=4566, show_default=True)
+@verbose_option
 @handle_errors
-def sandbox_start(port: int) -> None:
+def sandbox_start(port: int, verbose: bool) -> None:
     """Start the emulator (does nothing if it runs already).
 
     \b
@@ -441,8 +437,9 @@ def sandbox_start(port: int) -> None:
 
 
 @sandbox.command("stop")
+@verbose_option
 @handle_errors
-def sandbox_stop() -> None:
+def sandbox_stop(verbose: bool) -> None:
     """Stop the emulator; everything in it is forgotten.
 
     \b
@@ -455,8 +452,9 @@ def sandbox_stop() -> None:
 
 
 @sandbox.command("status")
+@verbose_option
 @handle_errors
-def sandbox_status() -> None:
+def sandbox_status(verbose: bool) -> None:
     """Say whether the emulator runs, and where (exit 1 if it does not).
 
     \b

@@ -1,5 +1,6 @@
-"""What every command module shares: the stack options, the error handling that turns a failure
-into one line, and building a stack's config, state, AWS clients and engine from the options.
+"""What every command module shares: the global options (before or after the command name), the
+error handling that turns a failure into one line, and the progress reporter. The stack itself
+(config, state, AWS, lock, target check) is a `StackSession` (session.py).
 
 Kept apart from cli.py so that command groups in modules of their own (cli_keys.py) use it
 without importing cli.py back. Heavy modules are imported inside the functions: `--help` stays fast.
@@ -8,40 +9,70 @@ without importing cli.py back. Heavy modules are imported inside the functions: 
 from __future__ import annotations
 
 import functools
-import io
+import inspect
+import logging
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from gatewayproxy.config import CONFIG_FILE
+from gatewayproxy.session import Options, StackSession
 
 if TYPE_CHECKING:
-    from gatewayproxy.aws import Aws
-    from gatewayproxy.config import Config
-    from gatewayproxy.engine import Engine
-    from gatewayproxy.state import State
+    from gatewayproxy.progress import Reporter
+
+__all__ = ["Options", "StackSession", "console", "given", "global_options", "handle_errors",
+           "reporter", "stack_options", "verbose_option"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 CHANGING_COMMANDS = {"up", "down", "import"}
+GLOBAL_FLAGS_HELP = """\b
+The global options (-v, -c, --state, --profile, --region, --endpoint-url,
+--sandbox) go before or after the command name; given in both places, the one
+after the command name wins. These two are the same:
+  gatewayproxy --region eu-west-1 up
+  gatewayproxy up --region eu-west-1
+"""
+AFTER_WINS = ("\n\nThe global options (-v, -c, --state, --profile, --region, --endpoint-url, "
+              "--sandbox) may also go before the command name; given in both places, the one "
+              "after the command name wins.")
+_GIVEN = {ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT, ParameterSource.PROMPT}
 
 
-@dataclass
-class Options:
-    config: Path
-    state: Path | None
-    profile: str | None
-    region: str | None
-    endpoint_url: str | None
-    sandbox: bool
+def given(name: str, value: Any) -> Any:
+    """A global flag's value: the one after the command name, else the one before it (on a
+    group above the command), else `value` (the command's default)."""
+    ctx: click.Context | None = click.get_current_context()
+    while ctx is not None:
+        if name in ctx.params and ctx.get_parameter_source(name) in _GIVEN:
+            return ctx.params[name]
+        ctx = ctx.parent
+    return value
 
 
-def stack_options(command: F) -> F:
-    """The options every stack command takes."""
+def _log_calls(ctx: click.Context, param: click.Parameter, verbose: bool) -> bool:
+    if verbose:
+        logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+        logging.getLogger("gatewayproxy").setLevel(logging.DEBUG)
+    return verbose
+
+
+def verbose_option(command: F) -> F:
+    """-v, which every command takes, before or after its name."""
+    return click.option("-v", "--verbose", is_flag=True, callback=_log_calls,
+                        help="Log every AWS call; show tracebacks.")(command)
+
+
+def global_options(command: F) -> F:
+    """The options that go before or after the command name (on `main` and on every stack
+    command); `stack_options` merges the two places."""
     options = [
+        verbose_option,
         click.option("-c", "--config", "config", type=click.Path(dir_okay=False, path_type=Path),
                      default=Path(CONFIG_FILE), show_default=True,
                      help="The stack's config file."),
@@ -58,6 +89,19 @@ def stack_options(command: F) -> F:
     return command
 
 
+def stack_options(command: F) -> F:
+    """The options every stack command takes; the command gets them as one `options`, each
+    from after the command name if given there, else from before it."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        flags = {f.name: given(f.name, kwargs.pop(f.name)) for f in fields(Options)}
+        return command(*args, options=Options(**flags), **kwargs)
+
+    wrapper.__doc__ = inspect.cleandoc(command.__doc__ or "") + AFTER_WINS
+    return global_options(wrapper)  # type: ignore[return-value]
+
+
 def handle_errors(command: F) -> F:
     """One clear line and exit 1 for every known failure; a traceback only with -v."""
 
@@ -65,7 +109,7 @@ def handle_errors(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from gatewayproxy.errors import GatewayProxyError
 
-        verbose = bool(click.get_current_context().find_root().params.get("verbose"))
+        verbose = bool(given("verbose", False))
         try:
             return command(*args, **kwargs)
         except GatewayProxyError as exc:
@@ -90,45 +134,17 @@ def handle_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def load(options: Options) -> tuple[Config, State]:
-    from gatewayproxy import config as config_module
-    from gatewayproxy import state as state_module
-
-    cfg = config_module.load(options.config)
-    path = options.state or state_module.default_path(options.config, cfg.name)
-    return cfg, state_module.State.load(path, cfg.name)
-
-
-def aws(options: Options, cfg: Config) -> Aws:
-    from gatewayproxy import sandbox
-    from gatewayproxy.aws import Aws, Target
-
-    if options.sandbox:
-        running = sandbox.current()
-        if running is None:
-            raise click.ClickException("no sandbox is running: start one with "
-                                       "`gatewayproxy sandbox start`")
-        sandbox.use(running)
-    return Aws(Target(profile=options.profile, region=options.region or cfg.region,
-                      endpoint_url=options.endpoint_url))
-
-
-def engine(options: Options, cfg: Config, state: State, live: bool,
-            quiet: bool = False) -> Engine:
+def reporter(session: StackSession, live: bool, quiet: bool = False) -> Reporter:
+    """Live rows on a terminal, plain lines on stderr elsewhere, nothing when `quiet`."""
     from gatewayproxy import steps
-    from gatewayproxy.engine import Engine
     from gatewayproxy.progress import LiveReporter, Reporter
-    from gatewayproxy.steps.base import Context
 
-    clients = aws(options, cfg)
     err = console(stderr=True)
-    reporter: Reporter
     if live and err.is_terminal and not err.is_dumb_terminal:
-        reporter = LiveReporter(err, steps.NAMES, clients.clock.now)
-    else:
-        reporter = Reporter(io.StringIO() if quiet else sys.stderr, steps.NAMES,
-                            clients.clock.now)
-    return Engine(Context(config=cfg, state=state, aws=clients), reporter)
+        return LiveReporter(err, steps.NAMES, session.aws.clock.now)
+    if quiet:
+        return session.quiet_reporter()
+    return Reporter(sys.stderr, steps.NAMES, session.aws.clock.now)
 
 
 def console(stderr: bool = False) -> Any:

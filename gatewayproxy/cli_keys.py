@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 import click
 
@@ -32,13 +31,6 @@ def keys() -> None:
 KEY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-def _context(options: common.Options, cfg: Any, state: Any) -> Any:
-    """The stack's context, checked to be in the right account, region and endpoint."""
-    engine = common.engine(options, cfg, state, live=False, quiet=True)
-    engine.check_target()
-    return engine.ctx
-
-
 def _check_name(name: str) -> None:
     if not KEY_NAME.fullmatch(name):
         raise click.BadParameter("use 1 to 64 letters, digits, '.', '_' or '-', starting with a "
@@ -49,7 +41,7 @@ def _check_name(name: str) -> None:
 @click.argument("name")
 @common.stack_options
 @common.handle_errors
-def create(name: str, **kwargs: Any) -> None:
+def create(options: common.Options, name: str) -> None:
     """Create an API key and print its value (the only time it is shown).
 
     \b
@@ -57,18 +49,17 @@ def create(name: str, **kwargs: Any) -> None:
       KEY=$(gatewayproxy keys create mobile-app)
       curl -H "x-api-key: $KEY" "$(gatewayproxy url)/answers"
     """
-    from gatewayproxy.state import locked
     from gatewayproxy.steps import api_access
 
     _check_name(name)
-    options = common.Options(**kwargs)
-    cfg, state = common.load(options)
+    session = common.StackSession.open(options)
+    cfg = session.config
     if not cfg.uses_api_keys:
         raise click.ClickException(f"no route of stack {cfg.name} has auth = \"api_key\": "
                                    "a key would open nothing")
-    with locked(state.path, "keys create"):
-        ctx = _context(options, cfg, state)
-        key_id, value = api_access.create_key(ctx, name)
+    with session.locked("keys create"):
+        session.check_target()
+        key_id, value = api_access.create_key(session.ctx, name)
     click.echo(value)
     click.echo(f"API key {name} created (id {key_id}). This is the only time its value is "
                "shown: send it in the x-api-key header.", err=True)
@@ -78,7 +69,7 @@ def create(name: str, **kwargs: Any) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @common.stack_options
 @common.handle_errors
-def list_(as_json: bool, **kwargs: Any) -> None:
+def list_(options: common.Options, as_json: bool) -> None:
     """List the stack's API keys (names and ids; never their values).
 
     \b
@@ -89,8 +80,9 @@ def list_(as_json: bool, **kwargs: Any) -> None:
     from gatewayproxy.steps import api_access
     from gatewayproxy.steps.base import tag_value
 
-    options = common.Options(**kwargs)
-    ctx = _context(options, *common.load(options))
+    session = common.StackSession.open(options)
+    session.check_target()
+    ctx = session.ctx
     plan = api_access.find_usage_plan(ctx)
     rows = [{"name": tag_value(k.get("tags"), api_access.KEY_TAG), "id": k["id"],
              "enabled": bool(k.get("enabled")), "created": str(k.get("createdDate", "")),
@@ -118,20 +110,18 @@ def list_(as_json: bool, **kwargs: Any) -> None:
 @click.argument("name")
 @common.stack_options
 @common.handle_errors
-def revoke(name: str, **kwargs: Any) -> None:
+def revoke(options: common.Options, name: str) -> None:
     """Delete an API key: requests that carry it are refused from then on.
 
     \b
     Example:
       gatewayproxy keys revoke mobile-app
     """
-    from gatewayproxy.state import locked
     from gatewayproxy.steps import api_access
 
     _check_name(name)
-    options = common.Options(**kwargs)
-    cfg, state = common.load(options)
-    with locked(state.path, "keys revoke"):
-        ctx = _context(options, cfg, state)
-        key_id = api_access.revoke_key(ctx, name)
+    session = common.StackSession.open(options)
+    with session.locked("keys revoke"):
+        session.check_target()
+        key_id = api_access.revoke_key(session.ctx, name)
     click.echo(f"API key {name} ({key_id}) revoked")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import threading
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,9 +15,11 @@ import pytest
 from moto import mock_aws
 
 from gatewayproxy import aws as aws_module
-from gatewayproxy import probe
+from gatewayproxy import config, probe
 from gatewayproxy.aws import Aws, Clock, Target
 from gatewayproxy.emulator import patch_moto
+from gatewayproxy.session import StackSession
+from gatewayproxy.state import State
 
 REGION = "eu-west-1"
 
@@ -134,6 +137,13 @@ def config_file(tmp_path: Path) -> Path:
     path = tmp_path / "gatewayproxy.toml"
     path.write_text(CONFIG)
     return path
+
+
+def stack_session(state_path: Path, aws: Aws, text: str = CONFIG) -> StackSession:
+    """The stack of config `text` with a freshly loaded state, as a new process would have it,
+    on a client layer the test shares across commands."""
+    cfg = config.parse(tomllib.loads(text))
+    return StackSession(cfg, State.load(state_path, cfg.name), aws)
 
 
 def write_config(path: Path, **replace: Any) -> Path:

@@ -4,24 +4,19 @@ stack converges to exactly one of each; `down` cut short anywhere still leaves n
 
 from __future__ import annotations
 
-import io
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 from access_fixtures import ACCESS_CONFIG, make_function
+from conftest import stack_session
 from inventory import counts, inventory
 from test_crash_safety import Crash
 from test_lifecycle import EXPECTED
 
-from gatewayproxy import config
 from gatewayproxy.aws import READ_PREFIXES, Aws
 from gatewayproxy.engine import Engine
-from gatewayproxy.progress import Reporter
-from gatewayproxy.state import State
 from gatewayproxy.steps import api_access
-from gatewayproxy.steps.base import Context
 
 REGION = "eu-west-1"
 FULL = (ACCESS_CONFIG.replace('stage = "live"\n', 'stage = "live"\nvpc_link = "v2"\n')
@@ -75,9 +70,7 @@ def crasher(moto_account: None, monkeypatch: pytest.MonkeyPatch) -> CrashAfter:
 
 
 def engine(state_path: Path, aws: Aws) -> Engine:
-    cfg = config.parse(tomllib.loads(FULL))
-    ctx = Context(config=cfg, state=State.load(state_path, cfg.name), aws=aws)
-    return Engine(ctx, Reporter(io.StringIO(), ()), sequential=True)
+    return stack_session(state_path, aws, FULL).engine(sequential=True)
 
 
 def test_up_converges_after_a_crash_at_each_access_write(crasher: CrashAfter, aws: Aws,

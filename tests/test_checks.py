@@ -3,7 +3,6 @@ Lambda functions; where the region comes from; and the execution role, one per r
 
 from __future__ import annotations
 
-import io
 import json
 import tomllib
 from pathlib import Path
@@ -12,12 +11,11 @@ from typing import Any
 import boto3
 import pytest
 from access_fixtures import ACCESS_CONFIG, make_function, run, write
-from conftest import CONFIG, Call, writes
+from conftest import CONFIG, Call, stack_session, writes
 
-from gatewayproxy import arns, cli_common, config
+from gatewayproxy import arns, config
 from gatewayproxy.aws import Aws, Clock, Target, _known_regions
-from gatewayproxy.engine import Engine
-from gatewayproxy.progress import Reporter
+from gatewayproxy.session import Options, StackSession
 from gatewayproxy.state import State
 from gatewayproxy.steps import api_access, task_definition
 from gatewayproxy.steps.base import Context
@@ -110,8 +108,8 @@ def test_the_cli_passes_flag_then_config_then_aws_region(monkeypatch: pytest.Mon
     without = config.parse(tomllib.loads(CONFIG.replace('region = "eu-west-1"\n', "")))
 
     def region(cfg: config.Config, flag: str | None = None) -> str:
-        options = cli_common.Options(Path("x.toml"), None, None, flag, None, False)
-        return cli_common.aws(options, cfg).region
+        state = State.load(Path("x.state.json"), cfg.name)
+        return StackSession(cfg, state, options=Options(region=flag)).aws.region
 
     assert region(without) == "eu-west-2"
     assert region(with_region) == "eu-west-1"
@@ -146,8 +144,9 @@ def test_each_function_is_looked_up_once_per_command(aws: Aws, tmp_path: Path,
                                                      calls: list[Call]) -> None:
     """The check before any write keeps its answer; the step's apply reuses it."""
     arn = make_function()
-    ctx = _context(aws, REGION, tmp_path, ACCESS_CONFIG)
-    Engine(ctx, Reporter(io.StringIO(), ())).check()
+    session = _session(aws, REGION, tmp_path, ACCESS_CONFIG)
+    session.engine().check()
+    ctx = session.ctx
     assert api_access.resolve_functions(ctx) == {"quiz-hook": arn}  # what rest_api.apply calls
     assert [c.params for c in calls if c.operation == "get_function"] == [
         {"FunctionName": "quiz-hook"}]
@@ -178,13 +177,16 @@ def test_a_role_of_another_stack_stops_up_before_any_write(moto_account: None, c
 
 
 # -- the execution role: one per region ----------------------------------------------------------
-def _context(aws: Aws, region: str, tmp_path: Path, text: str = CONFIG) -> Context:
+def _session(aws: Aws, region: str, tmp_path: Path, text: str = CONFIG) -> StackSession:
     regional = Aws(Target(region=region), clock=aws.clock, max_poll=0)
-    cfg = config.parse(tomllib.loads(text.replace(REGION, region)))
-    state = State.load(tmp_path / f"{region}.state.json", cfg.name)
-    ctx = Context(config=cfg, state=state, aws=regional)
-    Engine(ctx, Reporter(io.StringIO(), ())).claim_target()
-    return ctx
+    session = stack_session(tmp_path / f"{region}.state.json", regional,
+                            text.replace(REGION, region))
+    session.engine().claim_target()
+    return session
+
+
+def _context(aws: Aws, region: str, tmp_path: Path, text: str = CONFIG) -> Context:
+    return _session(aws, region, tmp_path, text).ctx
 
 
 def _role_of(ctx: Context) -> str:

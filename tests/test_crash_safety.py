@@ -4,23 +4,17 @@ of each resource, nothing orphaned, and a clean `down` afterwards."""
 
 from __future__ import annotations
 
-import io
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CONFIG, REGION
+from conftest import REGION, stack_session
 from inventory import counts, inventory
 from test_lifecycle import EXPECTED
 
-from gatewayproxy import config
 from gatewayproxy.aws import READ_PREFIXES, Aws
 from gatewayproxy.engine import Engine
-from gatewayproxy.progress import Reporter
-from gatewayproxy.state import State
-from gatewayproxy.steps.base import Context
 
 
 class Crash(BaseException):
@@ -57,9 +51,7 @@ def crasher(moto_account: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cra
 
 def engine(state_path: Path, aws: Aws, sequential: bool = True) -> Engine:
     """A fresh engine and state (as a new process would have) on a shared client layer."""
-    cfg = config.parse(tomllib.loads(CONFIG))
-    ctx = Context(config=cfg, state=State.load(state_path, cfg.name), aws=aws)
-    return Engine(ctx, Reporter(io.StringIO(), ()), sequential=sequential)
+    return stack_session(state_path, aws).engine(sequential=sequential)
 
 
 CHUNKS = 6  # the crash points, split so the suite can run them side by side

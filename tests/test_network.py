@@ -3,7 +3,6 @@ client tokens, and network changes that need a new network."""
 
 from __future__ import annotations
 
-import io
 import json
 import tomllib
 from pathlib import Path
@@ -12,18 +11,16 @@ from typing import Any
 import boto3
 import pytest
 from click.testing import CliRunner, Result
-from conftest import CONFIG, REGION, Call, write_config, writes
+from conftest import CONFIG, REGION, Call, stack_session, write_config, writes
 from inventory import counts, inventory
 from moto.ec2.models import vpcs
 from test_lifecycle import EXPECTED
 
 from gatewayproxy.aws import Aws
 from gatewayproxy.cli import main
-from gatewayproxy.config import parse
 from gatewayproxy.engine import Engine
-from gatewayproxy.progress import Reporter
 from gatewayproxy.state import State
-from gatewayproxy.steps.base import RESOURCE_TAG, Context
+from gatewayproxy.steps.base import RESOURCE_TAG
 
 
 def run(*args: str, config: Path) -> Result:
@@ -75,9 +72,7 @@ def route_table_tokens(recorded: list[Call]) -> list[str]:
 
 def engine(state_path: Path, aws: Aws, config: str) -> Engine:
     """A fresh engine and state, as a new process would have, on a shared client layer."""
-    cfg = parse(tomllib.loads(config))
-    ctx = Context(config=cfg, state=State.load(state_path, cfg.name), aws=aws)
-    return Engine(ctx, Reporter(io.StringIO(), ()), sequential=True)
+    return stack_session(state_path, aws, config).engine(sequential=True)
 
 
 class Crash(BaseException):

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import io
-import tomllib
 from pathlib import Path
 
-from conftest import CONFIG, Call, writes
+from conftest import Call, stack_session, writes
 from inventory import inventory
 
-from gatewayproxy import config, steps
+from gatewayproxy import steps
 from gatewayproxy.aws import Aws
-from gatewayproxy.engine import Engine
-from gatewayproxy.progress import Reporter
-from gatewayproxy.state import State
-from gatewayproxy.steps.base import Context
 
 REGION = "eu-west-1"
 # What each step adds to the account (kinds of tests/inventory.py).
@@ -33,10 +27,9 @@ MAKES = {
 
 def test_each_step_creates_reruns_as_a_no_op_and_tears_down(aws: Aws, tmp_path: Path,
                                                             calls: list[Call]) -> None:
-    cfg = config.parse(tomllib.loads(CONFIG))
-    state = State.load(tmp_path / "s.state.json", cfg.name)
-    ctx = Context(config=cfg, state=state, aws=aws)
-    Engine(ctx, Reporter(io.StringIO(), ()), sequential=True).claim_target()
+    session = stack_session(tmp_path / "s.state.json", aws)
+    session.engine(sequential=True).claim_target()
+    ctx, state = session.ctx, session.state
     before = {k: len(v) for k, v in inventory(REGION).items()}
     for step in steps.ORDER:
         calls.clear()
