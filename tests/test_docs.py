@@ -69,6 +69,17 @@ def test_the_normaliser_makes_ids_and_times_stable() -> None:
                     "arn:aws:ecs:us-east-1:123456789012:cluster/x 2025-01-01 00:00:00+00:00")
 
 
+def test_progress_lines_come_out_in_one_order_whatever_order_the_threads_ran() -> None:
+    normalise = transcripts.Normaliser()
+    down = normalise("[0:00] 1. task_definition started\n[0:00] 9. rest_api started\n"
+                     "[0:01] 9. rest_api done in 0.1s\nstack quizapi is down", reverse=True)
+    assert down.splitlines() == ["[m:ss] 9. rest_api started", "[m:ss] 9. rest_api done in N.Ns",
+                                 "[m:ss] 1. task_definition started", "stack quizapi is down"]
+    other = "[0:01] ~ service  quizapi\n[0:00] + NAT gateway  quizapi-nat\nApply complete"
+    assert normalise(other).splitlines() == [
+        "[m:ss] + NAT gateway  quizapi-nat", "[m:ss] ~ service  quizapi", "Apply complete"]
+
+
 def _slug(heading: str) -> str:
     """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
