@@ -23,6 +23,8 @@ from gatewayproxy.state import State
 from gatewayproxy.steps import api_access
 from gatewayproxy.steps.base import Context
 
+pytestmark = pytest.mark.crash
+
 REGION = "eu-west-1"
 FULL = (ACCESS_CONFIG.replace('stage = "live"\n', 'stage = "live"\nvpc_link = "v2"\n')
         .replace("desired_count = 2\n", "desired_count = 2\nautoscaling = { min = 1, max = 4, "
@@ -77,7 +79,7 @@ def crasher(moto_account: None, monkeypatch: pytest.MonkeyPatch) -> CrashAfter:
 def engine(state_path: Path, aws: Aws) -> Engine:
     cfg = config.parse(tomllib.loads(FULL))
     ctx = Context(config=cfg, state=State.load(state_path, cfg.name), aws=aws)
-    return Engine(ctx, Reporter(io.StringIO(), ()), sequential=True)
+    return Engine(ctx, Reporter(io.StringIO(), (), ctx.aws.clock.now), sequential=True)
 
 
 def test_up_converges_after_a_crash_at_each_access_write(crasher: CrashAfter, aws: Aws,

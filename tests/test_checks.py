@@ -147,7 +147,7 @@ def test_each_function_is_looked_up_once_per_command(aws: Aws, tmp_path: Path,
     """The check before any write keeps its answer; the step's apply reuses it."""
     arn = make_function()
     ctx = _context(aws, REGION, tmp_path, ACCESS_CONFIG)
-    Engine(ctx, Reporter(io.StringIO(), ())).check()
+    Engine(ctx, Reporter(io.StringIO(), (), ctx.aws.clock.now)).check()
     assert api_access.resolve_functions(ctx) == {"quiz-hook": arn}  # what rest_api.apply calls
     assert [c.params for c in calls if c.operation == "get_function"] == [
         {"FunctionName": "quiz-hook"}]
@@ -183,7 +183,7 @@ def _context(aws: Aws, region: str, tmp_path: Path, text: str = CONFIG) -> Conte
     cfg = config.parse(tomllib.loads(text.replace(REGION, region)))
     state = State.load(tmp_path / f"{region}.state.json", cfg.name)
     ctx = Context(config=cfg, state=state, aws=regional)
-    Engine(ctx, Reporter(io.StringIO(), ())).claim_target()
+    Engine(ctx, Reporter(io.StringIO(), (), ctx.aws.clock.now)).claim_target()
     return ctx
 
 

@@ -22,6 +22,8 @@ from gatewayproxy.progress import Reporter
 from gatewayproxy.state import State
 from gatewayproxy.steps.base import Context
 
+pytestmark = pytest.mark.crash
+
 
 class Crash(BaseException):
     """Stands for SIGKILL: no handler of ours may catch it."""
@@ -59,7 +61,7 @@ def engine(state_path: Path, aws: Aws, sequential: bool = True) -> Engine:
     """A fresh engine and state (as a new process would have) on a shared client layer."""
     cfg = config.parse(tomllib.loads(CONFIG))
     ctx = Context(config=cfg, state=State.load(state_path, cfg.name), aws=aws)
-    return Engine(ctx, Reporter(io.StringIO(), ()), sequential=sequential)
+    return Engine(ctx, Reporter(io.StringIO(), (), ctx.aws.clock.now), sequential=sequential)
 
 
 CHUNKS = 6  # the crash points, split so the suite can run them side by side

@@ -77,7 +77,7 @@ def engine(state_path: Path, aws: Aws, config: str) -> Engine:
     """A fresh engine and state, as a new process would have, on a shared client layer."""
     cfg = parse(tomllib.loads(config))
     ctx = Context(config=cfg, state=State.load(state_path, cfg.name), aws=aws)
-    return Engine(ctx, Reporter(io.StringIO(), ()), sequential=True)
+    return Engine(ctx, Reporter(io.StringIO(), (), ctx.aws.clock.now), sequential=True)
 
 
 class Crash(BaseException):

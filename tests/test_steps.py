@@ -36,7 +36,7 @@ def test_each_step_creates_reruns_as_a_no_op_and_tears_down(aws: Aws, tmp_path: 
     cfg = config.parse(tomllib.loads(CONFIG))
     state = State.load(tmp_path / "s.state.json", cfg.name)
     ctx = Context(config=cfg, state=state, aws=aws)
-    Engine(ctx, Reporter(io.StringIO(), ()), sequential=True).claim_target()
+    Engine(ctx, Reporter(io.StringIO(), (), ctx.aws.clock.now), sequential=True).claim_target()
     before = {k: len(v) for k, v in inventory(REGION).items()}
     for step in steps.ORDER:
         calls.clear()
@@ -45,8 +45,6 @@ def test_each_step_creates_reruns_as_a_no_op_and_tears_down(aws: Aws, tmp_path: 
         after = {k: len(v) for k, v in inventory(REGION).items()}
         grew = {k for k in after if after[k] > before[k]}
         assert grew == MAKES[step.NAME], step.NAME
-        made = writes(calls)
-        assert made or not MAKES[step.NAME], step.NAME
         calls.clear()
         step.apply(ctx)
         assert writes(calls) == [], f"{step.NAME} re-run wrote {writes(calls)}"
