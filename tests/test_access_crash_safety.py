@@ -18,6 +18,8 @@ from gatewayproxy.aws import READ_PREFIXES, Aws
 from gatewayproxy.engine import Engine
 from gatewayproxy.steps import api_access
 
+pytestmark = pytest.mark.crash
+
 REGION = "eu-west-1"
 FULL = (ACCESS_CONFIG.replace('stage = "live"\n', 'stage = "live"\nvpc_link = "v2"\n')
         .replace("desired_count = 2\n", "desired_count = 2\nautoscaling = { min = 1, max = 4, "

@@ -16,6 +16,8 @@ from test_lifecycle import EXPECTED
 from gatewayproxy.aws import READ_PREFIXES, Aws
 from gatewayproxy.engine import Engine
 
+pytestmark = pytest.mark.crash
+
 
 class Crash(BaseException):
     """Stands for SIGKILL: no handler of ours may catch it."""

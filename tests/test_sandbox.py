@@ -55,6 +55,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@pytest.mark.e2e  # starts the emulator's server
 def test_start_right_after_stop_on_the_same_port() -> None:
     port = _free_port()
     pids: list[int] = []

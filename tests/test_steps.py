@@ -38,8 +38,6 @@ def test_each_step_creates_reruns_as_a_no_op_and_tears_down(aws: Aws, tmp_path: 
         after = {k: len(v) for k, v in inventory(REGION).items()}
         grew = {k for k in after if after[k] > before[k]}
         assert grew == MAKES[step.NAME], step.NAME
-        made = writes(calls)
-        assert made or not MAKES[step.NAME], step.NAME
         calls.clear()
         step.apply(ctx)
         assert writes(calls) == [], f"{step.NAME} re-run wrote {writes(calls)}"
