@@ -280,7 +280,10 @@ class _Run:
     def up_waits(self, resource: Resource) -> set[str]:
         nid = node_id(resource)
         if resource.wanted(self.ctx):
-            return self.graph.up_waits(nid)
+            # What is no longer wanted provides nothing: a reader does not wait for it (it
+            # waits for its readers instead: it goes once they have moved off it).
+            return {w for w in self.graph.up_waits(nid)
+                    if self.ids[w.removesuffix(graphs.EXISTS)].wanted(self.ctx)}
         return graphs.retire_after(self.graph, resource) | self.graph.readers[nid]
 
     # -- up ----------------------------------------------------------------------------------
@@ -291,7 +294,6 @@ class _Run:
             resource.module.apply(ctx)
             return
         if not resource.wanted(ctx):
-            self._signal_ready(resource)  # it provides nothing any more
             found = resource.find(ctx)
             for item in ([found] if found else []) + resource.stale(ctx):
                 self._delete(resource, item)
@@ -472,7 +474,7 @@ class _Run:
         order = self._order(waits)
         cancel = self.ctx.aws.cancel
         if self.sequential:
-            for resource in order:
+            for resource in _sequence(order, waits):
                 self._node(resource, waits, work)
                 if self.errors:
                     break
@@ -530,6 +532,21 @@ class _Run:
     @property
     def sequential(self) -> bool:
         return self.engine.sequential
+
+
+def _sequence(order: list[Resource], waits: Callable[[Resource], set[str]]) -> list[Resource]:
+    """`order`, with each node moved after what it waits for in this command (in `up`, what
+    is no longer wanted goes after its `retire_after` and its readers)."""
+    placed: list[Resource] = []
+    done: set[str] = set()
+    pending = list(order)
+    while pending:
+        ready = next((r for r in pending if {w.removesuffix(graphs.EXISTS) for w in waits(r)}
+                      <= done), pending[0])  # a cycle: as declared (the wait then says so)
+        pending.remove(ready)
+        placed.append(ready)
+        done.add(node_id(ready))
+    return placed
 
 
 def _words(changes: list[ResourceChange]) -> str:

@@ -199,7 +199,7 @@ def test_a_link_whose_deletion_failed_ends_down_at_once_with_the_reason(
         **to_json(self), "vpcLinkStatus": "FAILED", "vpcLinkStatusMessage": "ENI still in use"})
     result = run("down", "--yes", config=config_file)
     assert result.exit_code == 1
-    assert "deletion FAILED: ENI still in use" in result.output
+    assert "deletion is FAILED: ENI still in use" in result.output
     assert sum(clock.slept) < 60  # not the 20 minutes of the deletion wait
 
 

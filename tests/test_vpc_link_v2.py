@@ -68,7 +68,9 @@ def test_switching_v2_to_v1_replaces_the_link_and_redeploys(v2_stack: Path,
     monkeypatch.setenv("COLUMNS", "250")
     plan = run("plan", config=v2_stack)
     flat = " ".join(plan.stdout.split())
-    assert "vpc_link │ replace" in flat and "replace the v2 VPC link with a v1 link" in flat
+    assert "+ VPC link gatewayproxy-quizapi-link" in flat  # the v1 link is made...
+    assert "- VPC link (v2) gatewayproxy-quizapi-link" in flat  # ...the v2 one and its group go
+    assert "- security group gatewayproxy-quizapi-link" in flat
     calls.clear()
     assert run("up", config=v2_stack).exit_code == 0
     assert dict(counts(REGION)) == expected(EXPECTED)
@@ -91,5 +93,27 @@ def test_switching_v1_to_v2_keeps_one_link(moto_account: None, config_file: Path
     state = json.loads((config_file.parent / ".gatewayproxy/quizapi.state.json").read_text())
     assert state["steps"]["vpc_link"]["done"]
     assert "vpc_link_id" not in state["steps"]["vpc_link"]["resources"]
+    planned = json.loads(run("plan", "--json", config=config_file).stdout)["resources"]
+    assert [r for r in planned if r["step"] == "vpc_link"] == []  # converged: nothing to do
     assert run("down", "--yes", config=config_file).exit_code == 0
     assert not any(inventory(REGION).values())
+
+
+def test_a_failed_link_is_replaced_on_up(v2_stack: Path, calls: list[Call],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.apigatewayv2 import models
+
+    [old] = inventory(REGION)["vpc_links_v2"]
+    to_json = models.VpcLink.to_json
+    monkeypatch.setattr(models.VpcLink, "to_json", lambda self: {**to_json(self), **(
+        {"vpcLinkStatus": "FAILED", "vpcLinkStatusMessage": "no capacity"} if self.id == old
+        else {})})
+    calls.clear()
+    result = run("up", config=v2_stack)
+    assert result.exit_code == 0, result.output
+    ops = [c.operation for c in calls]
+    assert ops.index("delete_vpc_link") < ops.index("create_vpc_link")  # deleted, then made anew
+    [new] = inventory(REGION)["vpc_links_v2"]
+    assert new != old
+    sent = [c.params for c in calls if c.operation == "put_integration"]
+    assert sent and all(s["connectionId"] == new for s in sent)  # the API moved onto it
