@@ -474,7 +474,7 @@ class _Run:
         order = self._order(waits)
         cancel = self.ctx.aws.cancel
         if self.sequential:
-            for resource in _sequence(order, waits):
+            for resource in order:
                 self._node(resource, waits, work)
                 if self.errors:
                     break
@@ -532,21 +532,6 @@ class _Run:
     @property
     def sequential(self) -> bool:
         return self.engine.sequential
-
-
-def _sequence(order: list[Resource], waits: Callable[[Resource], set[str]]) -> list[Resource]:
-    """`order`, with each node moved after what it waits for in this command (in `up`, what
-    is no longer wanted goes after its `retire_after` and its readers)."""
-    placed: list[Resource] = []
-    done: set[str] = set()
-    pending = list(order)
-    while pending:
-        ready = next((r for r in pending if {w.removesuffix(graphs.EXISTS) for w in waits(r)}
-                      <= done), pending[0])  # a cycle: as declared (the wait then says so)
-        pending.remove(ready)
-        placed.append(ready)
-        done.add(node_id(ready))
-    return placed
 
 
 def _words(changes: list[ResourceChange]) -> str:
