@@ -152,7 +152,7 @@ def test_v2_starts_once_subnets_and_its_group_exist_v1_once_the_nlb_is_ready(
 
 def test_rest_api_does_not_wait_for_the_generation_it_retires(tmp_path: Path) -> None:
     """Else `up` deadlocks: the unwanted link waits for rest_api, which reads the step."""
-    from gatewayproxy.engine import Engine, _Run, _sequence
+    from gatewayproxy.engine import Engine, _Run
     from gatewayproxy.graph import node_id
     from gatewayproxy.progress import Reporter
 
@@ -164,7 +164,7 @@ def test_rest_api_does_not_wait_for_the_generation_it_retires(tmp_path: Path) ->
     assert "vpc_link.vpc_link_v2_id" not in run_.up_waits(by_id["rest_api"])
     assert "vpc_link.vpc_link_id" in run_.up_waits(by_id["rest_api"])
     assert "rest_api" in run_.up_waits(by_id["vpc_link.vpc_link_v2_id"])
-    sequence = [node_id(r) for r in _sequence(built.order(), run_.up_waits)]  # sequential up
+    sequence = [node_id(r) for r in run_._order(run_.up_waits)]  # sequential up
     assert sequence.index("rest_api") < sequence.index("vpc_link.vpc_link_v2_id")
     assert sequence.index("vpc_link.vpc_link_v2_id") < sequence.index("vpc_link.security_group")
     assert sequence.index("vpc_link.vpc_link_id") < sequence.index("rest_api")
