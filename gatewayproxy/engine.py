@@ -455,6 +455,7 @@ class _Run:
 
     def _node(self, resource: Resource, waits: Callable[[Resource], set[str]],
               work: Callable[[Resource], None]) -> None:
+        self.ctx.aws.step.name = resource.step  # which step this thread works for (logs, tests)
         try:
             self._await(resource, waits(resource))
             if self.ctx.aws.cancel.is_set():
