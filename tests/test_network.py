@@ -223,7 +223,8 @@ def test_a_failed_nat_gateway_is_planned_as_replaced_and_replaced_by_up(
     from moto.backends import get_backend
     backend = get_backend("ec2")["123456789012"][REGION]
     backend.nat_gateways[nat_id].state = "failed"
-    for address in backend.addresses:  # a failed NAT gateway lets its address go, as on AWS
+    # AWS's DeleteNatGateway lets the address go (its API reference); moto's keeps it.
+    for address in backend.addresses:
         address.eni = address.association_id = None
     assert ("replace", "NAT gateway", "quizapi-nat") in planned(state_path, aws)
     calls.clear()

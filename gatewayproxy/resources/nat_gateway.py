@@ -62,7 +62,9 @@ def _reason(found: Any) -> str:
 @dataclass
 class NatGateway(Resource):
     """A NAT gateway that failed is replaced by the next `up` (plan: -/+), with a new client
-    token: the old token would hand back the failed one."""
+    token: the old token would hand back the failed one. The Elastic IP is kept: "Deleting a
+    public NAT gateway disassociates its Elastic IP address, but does not release the address"
+    (DeleteNatGateway, EC2 API reference), so the new one takes it once the old is deleted."""
 
     kind: ClassVar[str] = "NAT gateway"
     FORCE_NEW: ClassVar[frozenset[str]] = frozenset({"state"})
