@@ -170,3 +170,66 @@ def test_a_state_file_with_zone_names_keeps_its_zones(moto_account: None, config
     assert writes(calls) == []
     recorded = json.loads(state_file(config_file).read_text())["steps"]["cluster"]["resources"]
     assert recorded["availability_zones"] == ["eu-west-1a", "eu-west-1b"]
+
+
+
+@pytest.fixture
+def network_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stack cut to its three network steps (fast; the others have their own tests)."""
+    from gatewayproxy import steps
+    from gatewayproxy.steps import cluster, nat_gateway, private_subnet
+    monkeypatch.setattr(steps, "ORDER", (cluster, private_subnet, nat_gateway))
+    monkeypatch.setattr(steps, "NAMES", ("cluster", "private_subnet", "nat_gateway"))
+
+
+def planned(state_path: Path, aws: Aws) -> list[tuple[str, str, str]]:
+    return [(r.action, r.kind, r.name) for r in engine(state_path, aws, CONFIG).plan()]
+
+
+def test_plan_lists_each_network_resource_and_a_no_op_up_none(
+        network_only: None, aws: Aws, tmp_path: Path, calls: list[Call]) -> None:
+    state_path = tmp_path / "stack.state.json"
+    assert planned(state_path, aws) == [("create", kind, name) for kind, name in [
+        ("VPC", "quizapi-vpc"), ("internet gateway", "quizapi-internet-gateway"),
+        ("public subnet", "quizapi-public-subnet-0"), ("public subnet", "quizapi-public-subnet-1"),
+        ("public route table", "quizapi-public-route-table"),
+        ("route", "quizapi-public-route-table 0.0.0.0/0"),
+        ("ECS cluster", "gatewayproxy-quizapi-cluster"),
+        ("private subnet", "quizapi-private-subnet-0"),
+        ("private route table", "quizapi-private-route-table-0"),
+        ("private subnet", "quizapi-private-subnet-1"),
+        ("private route table", "quizapi-private-route-table-1"),
+        ("Elastic IP", "quizapi-elastic-ip"), ("NAT gateway", "quizapi-nat"),
+        ("route", "quizapi-private-route-table-0 0.0.0.0/0"),
+        ("route", "quizapi-private-route-table-1 0.0.0.0/0")]]
+    assert writes(calls) == []
+    engine(state_path, aws, CONFIG).up()
+    assert planned(state_path, aws) == []
+    calls.clear()
+    engine(state_path, aws, CONFIG).up()
+    assert writes(calls) == []
+
+
+def test_a_failed_nat_gateway_is_planned_as_replaced_and_replaced_by_up(
+        network_only: None, aws: Aws, tmp_path: Path, calls: list[Call]) -> None:
+    state_path = tmp_path / "stack.state.json"
+    engine(state_path, aws, CONFIG).up()
+    nat_id = json.loads(state_path.read_text())["steps"]["nat_gateway"]["resources"]["nat_gateway"]
+    from moto.backends import get_backend
+    backend = get_backend("ec2")["123456789012"][REGION]
+    backend.nat_gateways[nat_id].state = "failed"
+    # AWS's DeleteNatGateway lets the address go (its API reference); moto's keeps it.
+    for address in backend.addresses:
+        address.eni = address.association_id = None
+    assert ("replace", "NAT gateway", "quizapi-nat") in planned(state_path, aws)
+    calls.clear()
+    engine(state_path, aws, CONFIG).up()
+    assert [c.operation for c in calls if c.operation.endswith("_nat_gateway")] == [
+        "delete_nat_gateway", "create_nat_gateway"]
+    ec2 = boto3.client("ec2", region_name=REGION)
+    [fresh] = ec2.describe_nat_gateways(
+        Filters=[{"Name": "state", "Values": ["available"]}])["NatGateways"]
+    assert fresh["NatGatewayId"] != nat_id
+    routes = [r for t in ec2.describe_route_tables()["RouteTables"] for r in t["Routes"]
+              if r.get("NatGatewayId")]
+    assert len(routes) == 2 and all(r["NatGatewayId"] == fresh["NatGatewayId"] for r in routes)

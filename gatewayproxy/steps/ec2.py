@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from gatewayproxy.steps.base import (
     DRAIN_SECONDS,
     RESOURCE_TAG,
     Context,
+    StepStatus,
     ec2_tag_filters,
     ignore_missing,
     tag_value,
@@ -322,3 +324,83 @@ def zones(ctx: Context) -> list[str]:
     chosen = usable[:want]
     ctx.state.record("cluster", "availability_zones", chosen)
     return chosen
+
+
+class Family:
+    """The stack's tagged resources of one EC2 kind, described once per command (by the first
+    resource of the family that looks) and shared by every resource of that family: a no-op
+    `up` or `status` asks EC2 once for all subnets, not once per subnet.
+
+    Only what existed when it was read is in it; a resource created later is found by its id
+    (`by_id`), and a resource changes only its own entry, so the cached answer stays right for
+    the others."""
+
+    def __init__(self, kind: Kind) -> None:
+        self.kind = kind
+        self._items: list[dict[str, Any]] | None = None
+        self._lock = threading.Lock()
+
+    def items(self, ctx: Context) -> list[dict[str, Any]]:
+        with self._lock:
+            if self._items is None:
+                self._items = find_all(ctx, self.kind)
+            return self._items
+
+    def named(self, ctx: Context, resource: str) -> list[dict[str, Any]]:
+        """Every item tagged with this logical name (more than one only after a crash)."""
+        return [i for i in self.items(ctx) if tag_value(i.get("Tags"), RESOURCE_TAG) == resource]
+
+    def find(self, ctx: Context, resource: str, recorded: str | None) -> dict[str, Any] | None:
+        """Ours: the recorded one among those tagged with the name, else the first of them."""
+        named = self.named(ctx, resource)
+        return next((i for i in named if i[self.kind.id_key] == recorded),
+                    named[0] if named else None)
+
+    def by_id(self, ctx: Context, rid: str) -> dict[str, Any] | None:
+        """One item by its id: from the family when it was there, else described on its own."""
+        known = next((i for i in self.items(ctx) if i[self.kind.id_key] == rid), None)
+        if known is not None:
+            return known
+        ids = {"describe_vpcs": "VpcIds", "describe_subnets": "SubnetIds",
+               "describe_route_tables": "RouteTableIds",
+               "describe_internet_gateways": "InternetGatewayIds",
+               "describe_addresses": "AllocationIds"}[self.kind.describe]
+        found = ctx.aws.find("ec2", self.kind.describe, **{ids: [rid]})
+        items = (found or {}).get(self.kind.items) or []
+        return dict(items[0]) if items else None
+
+    def duplicates(self, ctx: Context, resource: str, found: dict[str, Any]) -> list[str]:
+        """Ids of other items tagged with the same name (a create retried after a crash)."""
+        return [i[self.kind.id_key] for i in self.named(ctx, resource)
+                if i[self.kind.id_key] != found[self.kind.id_key]]
+
+
+def delete_all(ctx: Context, family: Family, resource: str, found: dict[str, Any],
+               remove: Callable[[str], Any]) -> None:
+    """Delete one resource and any duplicate of it, retrying while it is still in use."""
+    for rid in [found[family.kind.id_key], *family.duplicates(ctx, resource, found)]:
+        ignore_missing((), patiently, ctx, remove, rid)
+
+
+def settle_token(ctx: Context, step: str, key: str) -> None:
+    """The route table's id is recorded: its client token has done its work."""
+    _settle_token(ctx, step, key)
+
+
+def create_route_table(ctx: Context, step: str, key: str, vpc_id: str, resource: str
+                       ) -> dict[str, Any]:
+    """Create a tagged route table with the client token kept in the state for this key."""
+    return route_table_creator(ctx, step, key, vpc_id)(
+        ctx.tag_specs(ROUTE_TABLE.tag_type, step, resource))
+
+
+def network_status(ctx: Context, step: str, healths: list[tuple[Any, Any]]) -> StepStatus:
+    """The step's line in `status`: a read AWS refused is the step's error (its summary and
+    details alone, as one read that fails says nothing of the others); else every resource's."""
+    from gatewayproxy.engine import step_status
+
+    failed = next((h for _, h in healths if "error" in h.details), None)
+    if failed is not None:
+        return StepStatus(step, ctx.state.is_done(step), False, failed.summary,
+                          ctx.state.resources(step), {"error": failed.details["error"]})
+    return step_status(ctx, step, healths)
