@@ -76,6 +76,10 @@ class Context:
     aws: Aws
     outputs: Outputs = field(default_factory=Outputs)
     report: Callable[[str, str], None] = lambda step, message: None
+    # Reads that serve a whole family of resources for one command (ec2.Family): one
+    # describe of the stack's subnets answers every subnet's lookup, in every step.
+    reads: dict[str, Any] = field(default_factory=dict)
+    reads_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def stack(self) -> str:

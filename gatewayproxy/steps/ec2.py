@@ -341,9 +341,17 @@ class Family:
         self._lock = threading.Lock()
 
     def items(self, ctx: Context) -> list[dict[str, Any]]:
+        """Read once per command for every step (kept on the Context)."""
         with self._lock:
             if self._items is None:
-                self._items = find_all(ctx, self.kind)
+                key = f"ec2.{self.kind.describe}"
+                with ctx.reads_lock:
+                    known = ctx.reads.get(key)
+                if known is None:
+                    known = find_all(ctx, self.kind)
+                    with ctx.reads_lock:
+                        known = ctx.reads.setdefault(key, known)
+                self._items = known
             return self._items
 
     def named(self, ctx: Context, resource: str) -> list[dict[str, Any]]:
