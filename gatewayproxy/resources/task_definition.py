@@ -148,7 +148,9 @@ class TaskDefinition(Resource):
         return latest(ctx, family(ctx))
 
     def diff(self, ctx: Context, found: Found) -> list[FieldChange]:
-        return differences(found, self.desired(ctx))
+        changes = differences(found, self.desired(ctx))
+        ctx.outputs.publish(f"{self.step}.revising", bool(changes))
+        return changes
 
     def create(self, ctx: Context) -> Found:
         tags = [{"key": k, "value": v} for k, v in ctx.tags(self.step, "task-definition").items()]
@@ -167,7 +169,10 @@ class TaskDefinition(Resource):
         return self.create(ctx)
 
     def publish(self, ctx: Context, found: Found) -> None:
-        ctx.outputs.publish(f"{self.step}.arn", found["taskDefinitionArn"])
+        """In a plan, a revision still to be registered has no ARN yet: readers (the service)
+        see "(known after apply)"."""
+        revising = ctx.outputs.planning and ctx.outputs.get(f"{self.step}.revising")
+        ctx.outputs.publish(f"{self.step}.arn", None if revising else found["taskDefinitionArn"])
 
     def delete(self, ctx: Context, found: Found) -> None:
         for arn in self._revisions(ctx):
