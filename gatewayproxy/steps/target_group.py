@@ -22,7 +22,10 @@ __all__ = ["LISTENER_PORT", "NAME", "NEEDS", "group_name", "resources", "status_
 def resources(ctx: Context) -> list[Resource]:
     # After the service: its tasks are the targets, and an old port's group is deleted only
     # once the service (and the listener) moved to the new one.
-    return [TargetHealth(NAME, "target_group_arn", needs=("service",))]
+    # Not the whole service step: an autoscaling target no longer wanted goes after its
+    # readers, and this must not be one.
+    return [TargetHealth(NAME, "target_group_arn",
+                         needs=("service.service", "service.listener_arn"))]
 
 
 def status_of(ctx: Context, step: str, healths: list[tuple[Resource, Health]]) -> StepStatus:
