@@ -150,7 +150,10 @@ class TargetHealth(Resource):
         return ctx.state.get(self.group_step, self.key)
 
     def record(self, ctx: Context, found: Found) -> None:
-        """Nothing: the group's own description records it."""
+        """Nothing: the group's own description records it. But `import` (which reads only)
+        marks the step done once the group is found: this step records nothing of its own."""
+        if ctx.outputs.planning and found.get("TargetGroupArn"):
+            ctx.state.mark_done(self.step)
 
     def forget(self, ctx: Context) -> None:
         """Nothing: the group's own description forgets it."""
