@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
+import step_runner
 from access_fixtures import ACCESS_CONFIG, make_function, run, write
 from conftest import CONFIG, Call, stack_session, writes
 
@@ -199,20 +200,20 @@ def test_the_same_stack_in_two_regions_has_two_roles_and_down_keeps_the_other(
         aws: Aws, tmp_path: Path) -> None:
     ireland, virginia = (_context(aws, r, tmp_path) for r in ("eu-west-1", "us-east-1"))
     for ctx in (ireland, virginia):
-        task_definition.apply(ctx)
+        step_runner.up(ctx, task_definition)
     assert _role_of(ireland) == "gatewayproxy-quizapi-eu-west-1-execution"
     assert _role_of(virginia) == "gatewayproxy-quizapi-us-east-1-execution"
     iam = boto3.client("iam", region_name=REGION)
     tags = iam.list_role_tags(RoleName=_role_of(virginia))["Tags"]
     assert {"Key": "gatewayproxy:region", "Value": "us-east-1"} in tags
 
-    task_definition.destroy(ireland)
+    step_runner.down(ireland, task_definition)
     left = [r["RoleName"] for r in iam.list_roles()["Roles"]]
     assert left == ["gatewayproxy-quizapi-us-east-1-execution"]
     policies = iam.list_attached_role_policies(RoleName=left[0])["AttachedPolicies"]
     assert [p["PolicyArn"] for p in policies] == [task_definition.EXECUTION_POLICY]
     virginia.outputs = type(virginia.outputs)()  # a new command
-    task_definition.apply(virginia)  # still up-able, and unchanged
+    step_runner.up(virginia, task_definition)  # still up-able, and unchanged
     assert _role_of(virginia) == left[0]
 
 
@@ -225,7 +226,7 @@ def test_a_role_tagged_for_another_region_is_not_ours(aws: Aws, tmp_path: Path) 
               {"Key": "gatewayproxy:region", "Value": "us-east-1"}])
     with pytest.raises(task_definition.GatewayProxyError, match="in eu-west-1"):
         task_definition.check(ctx)
-    task_definition.destroy(ctx)
+    step_runner.down(ctx, task_definition)
     assert boto3.client("iam", region_name=REGION).get_role(RoleName=name)
 
 
@@ -248,7 +249,7 @@ def test_a_stack_of_an_earlier_version_moves_to_its_regional_role(
     reported: list[str] = []
     ctx.report = lambda step, message: reported.append(message)
 
-    task_definition.apply(ctx)
+    step_runner.up(ctx, task_definition)
     assert _role_of(ctx) == "gatewayproxy-quizapi-eu-west-1-execution"
     assert ctx.state.get("task_definition", "task_definition_arn") != old
     assert ctx.state.get("task_definition", "legacy_execution_role") == legacy
@@ -256,7 +257,7 @@ def test_a_stack_of_an_earlier_version_moves_to_its_regional_role(
     assert any("execution role:" in m for m in reported)  # the new revision says why
     assert iam.get_role(RoleName=legacy)
 
-    task_definition.destroy(ctx)
+    step_runner.down(ctx, task_definition)
     assert [r["RoleName"] for r in iam.list_roles()["Roles"]] == []
 
 
@@ -266,8 +267,8 @@ def test_down_leaves_a_legacy_role_its_state_does_not_name(aws: Aws, tmp_path: P
     iam.create_role(RoleName="gatewayproxy-quizapi-execution", AssumeRolePolicyDocument="{}",
                     Tags=[{"Key": "gatewayproxy:stack", "Value": "quizapi"}])
     ctx = _context(aws, REGION, tmp_path)
-    task_definition.apply(ctx)
-    task_definition.destroy(ctx)
+    step_runner.up(ctx, task_definition)
+    step_runner.down(ctx, task_definition)
     assert [r["RoleName"] for r in iam.list_roles()["Roles"]] == ["gatewayproxy-quizapi-execution"]
 
 
@@ -281,7 +282,7 @@ def test_down_keeps_a_legacy_role_last_used_in_another_region(
                     Tags=[{"Key": "gatewayproxy:stack", "Value": "quizapi"}])
     ctx = _context(aws, REGION, tmp_path)
     ctx.state.record("task_definition", "execution_role", legacy)
-    task_definition.apply(ctx)
+    step_runner.up(ctx, task_definition)
     original = Aws.call
 
     def used_in_us_east_1(self: Aws, service: str, operation: str, /, **params: Any) -> Any:
@@ -293,7 +294,7 @@ def test_down_keeps_a_legacy_role_last_used_in_another_region(
     monkeypatch.setattr(Aws, "call", used_in_us_east_1)
     reported: list[str] = []
     ctx.report = lambda step, message: reported.append(message)
-    task_definition.destroy(ctx)
+    step_runner.down(ctx, task_definition)
     assert [r["RoleName"] for r in iam.list_roles()["Roles"]] == [legacy]
     assert any("last used in us-east-1" in m for m in reported), reported
 

@@ -16,6 +16,20 @@ def find(ctx: Context, name: str) -> dict[str, Any] | None:
     return next((g for g in groups if g["logGroupName"] == name), None)
 
 
+def find_ours(ctx: Context, name: str) -> dict[str, Any] | None:
+    """The group of that name, or None; one of that name without our tag stops the command."""
+    found = find(ctx, name)
+    if found is not None and not ctx.owns(
+            ctx.aws.call("logs", "list_tags_log_group", logGroupName=name)["tags"]):
+        raise GatewayProxyError(f"log group {name} exists but is not stack {ctx.stack}'s")
+    return found
+
+
+def keep_for_retention(ctx: Context, name: str) -> None:
+    ctx.aws.call("logs", "put_retention_policy", logGroupName=name,
+                 retentionInDays=RETENTION_DAYS)
+
+
 def ensure(ctx: Context, step: str, key: str, name: str, resource: str) -> None:
     """Create the group tagged (or check an existing one is ours), record it, set retention."""
     found = find(ctx, name)
@@ -31,8 +45,7 @@ def ensure(ctx: Context, step: str, key: str, name: str, resource: str) -> None:
         raise GatewayProxyError(f"log group {name} exists but is not stack {ctx.stack}'s")
     ctx.state.record(step, key, name)
     if found.get("retentionInDays") != RETENTION_DAYS:
-        ctx.aws.call("logs", "put_retention_policy", logGroupName=name,
-                     retentionInDays=RETENTION_DAYS)
+        keep_for_retention(ctx, name)
 
 
 def delete(ctx: Context, step: str, key: str, name: str) -> None:
