@@ -460,6 +460,7 @@ class _Run:
             if self.ctx.aws.cancel.is_set():
                 raise Cancelled("stopped")
             self._begin(resource)
+            self.ctx.aws.step.name = resource.step  # whose calls these are (plan, crash tests)
             before = len(self.ctx.state.resources(resource.step))
             work(resource)
             if isinstance(resource, StepNode) and self.command == "down":

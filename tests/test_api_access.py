@@ -218,9 +218,12 @@ def test_auth_and_target_changes_are_planned_then_applied(deployed: Path, calls:
     monkeypatch.setenv("COLUMNS", "250")
     plan = run("plan", config=deployed)
     assert plan.exit_code == 0, plan.output
-    flat = " ".join(plan.stdout.split())
-    assert "GET /answers: auth none, target service -> auth iam, target service" in flat
-    assert "-POST /hook" in flat
+    lines = [line.strip() for line in plan.stdout.splitlines()]
+    at = lines.index("~ API method  GET /answers")
+    assert lines[at + 1] == "auth: none -> iam"
+    assert "- API method  POST /hook" in lines
+    assert "- API resource  /hook" in lines
+    assert "~ API stage  live" in lines
     assert writes(calls) == []
     assert run("up", config=deployed).exit_code == 0
     assert method(api_id(), "/answers", "GET")["authorizationType"] == "AWS_IAM"
