@@ -23,16 +23,21 @@ from gatewayproxy.steps.base import Context, StepStatus
 
 NAME = "rest_api"
 NEEDS = ("load_balancer.dns", "load_balancer.arn", "vpc_link.id", "vpc_link.generation")
-MARKER = api.MARKER
-AUTHORIZATION = api.AUTHORIZATION
-invoke_url = api.invoke_url
-desired_methods = api.desired_methods
-spec_hash = api.spec_hash
-find = api.find
 API = f"{NAME}.rest_api_id"
 STAGE = f"{NAME}.deployment_id"
 # The integrations point at the NLB through the VPC link (ported elsewhere: whole steps).
 BACKEND = ("load_balancer", "vpc_link")
+
+
+def desired_methods(ctx: Context, backend: dict[str, Any],
+                    functions: dict[str, str]) -> dict[str, dict[str, dict[str, Any]]]:
+    """path -> method -> what put_method and put_integration are sent (resources/rest_api)."""
+    return api.desired_methods(ctx, backend, functions)
+
+
+def find(ctx: Context) -> dict[str, Any] | None:
+    """The stack's REST API (for readers outside the step)."""
+    return api.find(ctx)
 
 
 def check(ctx: Context) -> None:
