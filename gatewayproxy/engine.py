@@ -284,7 +284,7 @@ class _Run:
             # waits for its readers instead: it goes once they have moved off it).
             return {w for w in self.graph.up_waits(nid)
                     if self.ids[w.removesuffix(graphs.EXISTS)].wanted(self.ctx)}
-        return graphs.retire_after(self.graph, resource) | self.graph.readers[nid]
+        return _done(graphs.retire_after(self.graph, resource)) | _done(self.graph.readers[nid])
 
     # -- up ----------------------------------------------------------------------------------
     def converge(self, resource: Resource) -> None:
@@ -328,7 +328,7 @@ class _Run:
         self._signal_ready(resource)
         leftovers = resource.stale(ctx)
         if leftovers:
-            self._await(resource, graphs.retire_after(self.graph, resource))
+            self._await(resource, _done(graphs.retire_after(self.graph, resource)))
             for item in leftovers:
                 self._delete(resource, item, name=resource.stale_name(ctx, item))
 
@@ -392,13 +392,13 @@ class _Run:
             while True:
                 if cancel.is_set():
                     raise Cancelled("stopped")
-                broken = {w.removesuffix(graphs.EXISTS) for w in waits} & self.failed
+                broken = {_bare(w) for w in waits} & self.failed
                 if broken:
                     raise Cancelled(f"{sorted(broken)[0]} did not finish")
                 pending = sorted(waits - self.ready)
                 if not pending:
                     return
-                blocker = self.ids[pending[0].removesuffix(graphs.EXISTS)]
+                blocker = self.ids[_bare(pending[0])]
                 if blocker.kind != said and resource.step not in self.began:
                     said = blocker.kind
                     self.engine.reporter.waiting(
@@ -419,7 +419,7 @@ class _Run:
         with self.cond:
             self.finished.add(nid)
             if error is None:
-                self.ready |= {nid, nid + graphs.EXISTS}
+                self.ready |= {nid, nid + graphs.EXISTS, nid + DONE}
             else:
                 self.failed.add(nid)
             self.cond.notify_all()
@@ -461,6 +461,7 @@ class _Run:
             if self.ctx.aws.cancel.is_set():
                 raise Cancelled("stopped")
             self._begin(resource)
+            self.ctx.aws.step.name = resource.step  # whose calls these are (plan, crash tests)
             before = len(self.ctx.state.resources(resource.step))
             work(resource)
             if isinstance(resource, StepNode) and self.command == "down":
@@ -516,7 +517,7 @@ class _Run:
             nodes.reverse()
         placed: list[Resource] = []
         seen: set[str] = set()
-        pending = {node_id(r): {w.removesuffix(graphs.EXISTS) for w in waits(r)} for r in nodes}
+        pending = {node_id(r): {_bare(w) for w in waits(r)} for r in nodes}
         while len(placed) < len(nodes):
             progress = False
             for resource in nodes:
@@ -533,6 +534,20 @@ class _Run:
     @property
     def sequential(self) -> bool:
         return self.engine.sequential
+
+
+# A wait for a node to have finished all its work, leftovers included (not only to be ready):
+# what retires after it goes only then.
+DONE = ":done"
+
+
+def _done(ids: set[str]) -> set[str]:
+    return {nid + DONE for nid in ids}
+
+
+def _bare(wait: str) -> str:
+    """The node id of a wait (`id`, `id:exists`, `id:done`)."""
+    return wait.removesuffix(graphs.EXISTS).removesuffix(DONE)
 
 
 def _words(changes: list[ResourceChange]) -> str:

@@ -218,9 +218,12 @@ def test_auth_and_target_changes_are_planned_then_applied(deployed: Path, calls:
     monkeypatch.setenv("COLUMNS", "250")
     plan = run("plan", config=deployed)
     assert plan.exit_code == 0, plan.output
-    flat = " ".join(plan.stdout.split())
-    assert "GET /answers: auth none, target service -> auth iam, target service" in flat
-    assert "-POST /hook" in flat
+    lines = [line.strip() for line in plan.stdout.splitlines()]
+    at = lines.index("~ API method  GET /answers")
+    assert lines[at + 1] == "auth: none -> iam"
+    assert "- API method  POST /hook" in lines
+    assert "- API resource  /hook" in lines
+    assert "~ API stage  live" in lines
     assert writes(calls) == []
     assert run("up", config=deployed).exit_code == 0
     assert method(api_id(), "/answers", "GET")["authorizationType"] == "AWS_IAM"
@@ -316,3 +319,34 @@ def test_the_keys_group_is_a_gatewayproxy_command() -> None:
 
     result = CliRunner().invoke(main, ["keys", "--help"])
     assert result.exit_code == 0 and "create" in result.output and "revoke" in result.output
+
+
+def test_plan_names_each_api_resource_then_a_no_op_up_plans_none(moto_account: None,
+                                                                 tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    make_function()
+    config = write(tmp_path / "gatewayproxy.toml")
+    monkeypatch.setenv("COLUMNS", "250")
+    from gatewayproxy.steps import target_group
+
+    def not_yet(ctx: object) -> None:  # its plan of a new stack is not this test's (not ported)
+        raise KeyError("load_balancer.arn")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(target_group, "apply", not_yet)
+        plan = run("plan", config=config)
+    assert plan.exit_code == 0, plan.output
+    lines = [line.strip() for line in plan.stdout.splitlines()]
+    for row in ("+ REST API  gatewayproxy-quizapi-api", "+ API resource  /teams",
+                "+ API resource  /teams/{team}", "+ API method  GET /teams/{team}",
+                "+ API method  POST /teams/{team}", "+ API method  ANY /admin",
+                "+ API method  POST /hook", "+ API stage  live",
+                "+ usage plan  gatewayproxy-quizapi-plan",
+                "+ log group  /gatewayproxy/quizapi/access",
+                "+ Lambda permission  quiz-hook POST /hook"):
+        assert row in lines, row
+    assert run("up", config=config).exit_code == 0
+    again = run("plan", config=config)
+    assert not [line for line in again.stdout.splitlines()
+                if line.startswith(("+", "~", "-")) and ("API" in line or "usage plan" in line
+                                                         or "Lambda" in line or "log group" in line)]

@@ -1,6 +1,7 @@
 """Who may call the API and how much: the usage plan and its API keys, the Lambda invoke
-permissions of Lambda routes, stage throttling and access logs. Used by the rest_api step, and
-by `gatewayproxy keys` for the keys.
+permissions of Lambda routes, stage throttling and access logs. The helpers the rest_api step's
+resources use (gatewayproxy/resources: usage_plan, lambda_permission, api_stage,
+access_log_group), and the API keys of `gatewayproxy keys` (`up` never makes keys).
 
 Everything here is found by the stack's tag, a fixed name or a fixed statement id before it is
 created, so a re-run after a crash converges instead of making a second one. An API key's value
@@ -16,7 +17,6 @@ from typing import Any
 from gatewayproxy import arns
 from gatewayproxy.config import Route
 from gatewayproxy.errors import GatewayProxyError
-from gatewayproxy.steps import log_groups
 from gatewayproxy.steps.base import Context, ignore_missing, tag_value
 
 STEP = "rest_api"
@@ -69,25 +69,6 @@ def _wanted_plan(ctx: Context) -> tuple[dict[str, Any], dict[str, Any] | None]:
     return throttle, quota
 
 
-def ensure_usage_plan(ctx: Context, api_id: str) -> str:
-    """The stack's usage plan, bound to the stage, with the config's limits."""
-    throttle, quota = _wanted_plan(ctx)
-    stage = {"apiId": api_id, "stage": ctx.config.stage}
-    plan = find_usage_plan(ctx)
-    if plan is None:
-        params: dict[str, Any] = {"quota": quota} if quota else {}
-        plan = ctx.aws.call("apigateway", "create_usage_plan", name=ctx.name("plan"),
-                            description=f"gatewayproxy {ctx.stack}: limits for API keys",
-                            apiStages=[stage], throttle=throttle,
-                            tags=ctx.tags(STEP, "usage-plan"), **params)
-        ctx.state.record(STEP, "usage_plan_id", plan["id"])
-        return str(plan["id"])
-    ctx.state.record(STEP, "usage_plan_id", plan["id"])
-    ops = _plan_patch(plan, stage, throttle, quota)
-    if ops:
-        ctx.report(STEP, "usage plan: " + ", ".join(o["path"] for o in ops))
-        ctx.aws.call("apigateway", "update_usage_plan", usagePlanId=plan["id"], patchOperations=ops)
-    return str(plan["id"])
 
 
 def _plan_patch(plan: dict[str, Any], stage: dict[str, str], throttle: dict[str, Any],
@@ -126,19 +107,6 @@ def _same(have: Any, want: Any) -> bool:
     return float(have) == float(want)
 
 
-def delete_usage_plan(ctx: Context) -> None:
-    """AWS refuses to delete a plan still bound to a stage: unbind, then delete."""
-    plan = find_usage_plan(ctx)
-    if plan is not None:
-        stages = plan.get("apiStages") or []
-        if stages:
-            ignore_missing(("NotFoundException",), ctx.aws.call, "apigateway", "update_usage_plan",
-                           usagePlanId=plan["id"], patchOperations=[
-                               {"op": "remove", "path": "/apiStages",
-                                "value": f"{s['apiId']}:{s['stage']}"} for s in stages])
-        ignore_missing(("NotFoundException",), ctx.aws.call, "apigateway", "delete_usage_plan",
-                       usagePlanId=plan["id"])
-    ctx.state.forget(STEP, "usage_plan_id")
 
 
 # -- API keys -----------------------------------------------------------------------------------
@@ -294,27 +262,6 @@ def our_statements(ctx: Context, function_arn: str) -> dict[str, str | None]:
             for s in statements if str(s.get("Sid", "")).startswith(statement_prefix(ctx))}
 
 
-def sync_permissions(ctx: Context, api_id: str, arns: dict[str, str]) -> None:
-    """Exactly the invoke permissions the Lambda routes need: add missing, remove stale."""
-    wanted = wanted_permissions(ctx, api_id, arns)
-    known = set(ctx.state.get(STEP, "lambda_functions") or []) | set(wanted)
-    if not known:
-        return
-    # Recorded before the first add: after a crash, `down` knows which policies to clean.
-    ctx.state.record(STEP, "lambda_functions", sorted(known))
-    for function_arn in sorted(known):
-        have = our_statements(ctx, function_arn)
-        want = wanted.get(function_arn, {})
-        for sid, arn in have.items():
-            if want.get(sid) != arn:
-                _remove_permission(ctx, function_arn, sid)
-        for sid, arn in want.items():
-            if have.get(sid) != arn:
-                _add_permission(ctx, function_arn, sid, arn)
-    if wanted:
-        ctx.state.record(STEP, "lambda_functions", sorted(wanted))
-    else:
-        ctx.state.forget(STEP, "lambda_functions")
 
 
 def _add_permission(ctx: Context, function_arn: str, sid: str, arn: str) -> None:
@@ -332,27 +279,8 @@ def _remove_permission(ctx: Context, function_arn: str, sid: str) -> None:
                    FunctionName=base, StatementId=sid, **params)
 
 
-def remove_permissions(ctx: Context) -> None:
-    """Every statement of this stack in the functions the state or the config names."""
-    functions = set(ctx.state.get(STEP, "lambda_functions") or [])
-    for wanted in {r.function for r in ctx.config.routes if r.function}:
-        try:
-            functions |= set(resolve_functions_one(ctx, wanted))
-        except GatewayProxyError:
-            continue  # the function is gone, and its policy with it
-    for function_arn in sorted(functions):
-        for sid in our_statements(ctx, function_arn):
-            _remove_permission(ctx, function_arn, sid)
-    ctx.state.forget(STEP, "lambda_functions")
 
 
-def resolve_functions_one(ctx: Context, wanted: str) -> list[str]:
-    if wanted.startswith("arn:"):
-        return [wanted]
-    found = ctx.aws.find("lambda", "get_function", FunctionName=wanted)
-    if found is None:
-        raise GatewayProxyError(f"Lambda function {wanted} is gone")
-    return [str(found["Configuration"]["FunctionArn"])]
 
 
 # -- stage throttling and access logs -----------------------------------------------------------
@@ -406,12 +334,8 @@ def settings_patch(ctx: Context, stage: dict[str, Any]) -> list[dict[str, str]]:
     return ops
 
 
-def ensure_access_log_group(ctx: Context) -> None:
-    log_groups.ensure(ctx, STEP, "access_log_group", access_log_group(ctx), "access-log-group")
 
 
-def delete_access_log_group(ctx: Context) -> None:
-    log_groups.delete(ctx, STEP, "access_log_group", access_log_group(ctx))
 
 
 def ensure_account_log_role(ctx: Context) -> None:

@@ -43,8 +43,3 @@ def status_of(ctx: Context, step: str, healths: list[tuple[Resource, Health]]) -
         return not isinstance(resource, links.VpcLink), not resource.wanted(ctx)
 
     return step_status(ctx, step, sorted(healths, key=rank))
-
-
-def delete_unused(ctx: Context, keep: str | None) -> None:
-    """Nothing left to do: the engine deletes the generation not wanted once rest_api has
-    converged (`retire_after`). Kept until rest_api drops its call."""
