@@ -176,6 +176,8 @@ def plan(options: Options, as_json: bool, detailed_exitcode: bool) -> None:
     else:
         for line in planned.plan_lines(changes):
             click.echo(line)
+        for note in engine.notes:
+            click.echo(f"Note: {note}", err=True)
         _print_cost(_console(stderr=True), cfg, engine.ctx.aws.region)
     if detailed_exitcode and changes:
         raise SystemExit(2)

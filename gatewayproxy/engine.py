@@ -10,6 +10,7 @@ description (gatewayproxy/resources); nothing here knows a resource kind.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,7 +33,12 @@ from gatewayproxy.planned import UNKNOWN, Action, FieldChange, ResourceChange
 from gatewayproxy.progress import Reporter
 from gatewayproxy.resources.base import Found, Health, Resource, WaitFor
 from gatewayproxy.steps.base import StepStatus
-from gatewayproxy.steps.ec2 import NetworkChange
+from gatewayproxy.steps.ec2 import NETWORK_ADVICE, NetworkChange
+
+
+def ec2_advice(change: NetworkChange) -> str:
+    """Why every resource is replaced, and what to do (up refuses it)."""
+    return f"{change.field} changed: {NETWORK_ADVICE}"
 
 
 @dataclass
@@ -55,6 +61,7 @@ class Engine:
         self.ctx = ctx
         self.reporter = reporter
         self.sequential = sequential
+        self.notes: list[str] = []  # what `plan` has to say beyond its rows
         ctx.report = reporter.message
 
     # -- safety ----------------------------------------------------------------------------
@@ -132,8 +139,9 @@ class Engine:
             aws.read_only = False
             aws.planning = []
             outputs.planning = True
-            planner = _Planner(self, self.graph(), next(iter(replaced.values()), None))
-            return planner.plan()
+            network = next(iter(replaced.values()), None)
+            self.notes = [ec2_advice(network)] if network is not None else []
+            return _Planner(self, self.graph(), network).plan()
         finally:
             aws.read_only = False
             aws.planning = None
@@ -605,6 +613,11 @@ class _Planner:
         if found is None:
             self.actions[nid] = "create"
             return [self._row(resource, "create")]
+        if self.network is not None or replaced_deps:
+            # What reads it still finds itself, to be replaced too (the zones, say, are what
+            # changed: whatever could not be handed on is found by its tag).
+            with contextlib.suppress(NetworkChange):
+                resource.publish(ctx, found)
         if self.network is not None:
             change = self.network
             self.actions[nid] = "replace"

@@ -187,8 +187,13 @@ def test_changes_that_need_a_new_network_are_planned_as_a_replacement_and_refuse
     assert plan.exit_code == 0, plan.output
     rows = plan_rows(plan.stdout)
     # down, then up, rebuilds everything on the new network: every resource says so.
-    assert rows and all(r.symbol == "-/+" for r in rows), rows
-    assert all(r.changes == [f"{field}: {change[0]} -> {change[1]}"] for r in rows), rows
+    replaced = [r for r in rows if r.symbol == "-/+"]
+    assert ("-/+", "VPC") in {(r.symbol, r.kind) for r in rows}, rows
+    assert all(r.changes == [f"{field}: {change[0]} -> {change[1]}"] for r in replaced), rows
+    # Only what a third zone adds is new; nothing is updated in place or left behind.
+    added = {r.name for r in rows if r.symbol == "+"}
+    assert all("-2" in name for name in added), added
+    assert len(replaced) + len(added) == len(rows)
     assert advice in plan.stderr
     assert writes(calls) == []
     up = run("up", config=deployed)
