@@ -70,42 +70,6 @@ class Target:
 
 
 @dataclass
-class PlannedCall:
-    """A write `plan` would have sent, and the step that would have sent it."""
-
-    step: str
-    service: str
-    operation: str
-    params: dict[str, Any]
-
-
-# Writes whose answers a step only needs in outline: during `plan` they are answered with this
-# stand-in so the step can go on and show what else it would change. Any other write ends the
-# step's plan there (it would create something whose id later calls need).
-PLAN_STAND_INS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "register_task_definition": lambda p: {"taskDefinition": {
-        "taskDefinitionArn": f"{p['family']}:(new revision)"}},
-    "update_service": lambda p: {"service": {
-        "serviceArn": p["service"], "status": "ACTIVE", "runningCount": 0, "pendingCount": 0,
-        "desiredCount": p.get("desiredCount", 0), "deployments": []}},
-    "create_deployment": lambda p: {"id": "(new deployment)"},
-    "create_resource": lambda p: {"id": f"(new {p['pathPart']})", "resourceMethods": {}},
-    "create_usage_plan": lambda p: {"id": "(new usage plan)", "apiStages": p.get("apiStages", [])},
-}
-for _operation in ("attach_role_policy", "put_retention_policy", "modify_vpc_attribute",
-                   "attach_internet_gateway", "create_route", "replace_route",
-                   "associate_route_table", "modify_load_balancer_attributes",
-                   "modify_target_group_attributes", "modify_listener",
-                   "revoke_security_group_ingress", "authorize_security_group_ingress",
-                   "delete_target_group", "put_method", "put_integration", "delete_method",
-                   "delete_resource", "update_stage", "create_stage", "delete_stage",
-                   "create_log_group", "update_usage_plan", "delete_usage_plan",
-                   "add_permission", "remove_permission", "register_scalable_target",
-                   "put_scaling_policy", "deregister_scalable_target", "delete_scaling_policy"):
-    PLAN_STAND_INS[_operation] = lambda p: {}
-
-
-@dataclass
 class CallLog:
     """Counts every AWS call by service and operation (for -v, benchmarks and tests)."""
 
@@ -193,8 +157,7 @@ class Aws:
         arns.refuse_unsupported_partition(
             self.region, self._session.get_partition_for_region(self.region))
         self.cancel = threading.Event()
-        self.read_only = False  # import: look, never change
-        self.planning: list[PlannedCall] | None = None  # plan: note writes instead of sending
+        self.read_only = False  # plan and import: look, never change
         self.step = threading.local()  # which step this thread runs, for the plan
         self.clock = clock or default_clock(self.cancel)
         self.max_poll = poll_seconds() if max_poll is None else max_poll
@@ -241,14 +204,8 @@ class Aws:
         while True:
             if self.cancel.is_set():
                 raise Cancelled("stopped before " + _title(operation))
-            if not operation.startswith(READ_PREFIXES) and service != "sts":
-                if self.planning is not None:
-                    self.planning.append(PlannedCall(getattr(self.step, "name", "?"), service,
-                                                     operation, dict(params)))
-                    if operation in PLAN_STAND_INS:
-                        return PLAN_STAND_INS[operation](params)
-                if self.read_only or self.planning is not None:
-                    raise WouldWrite(f"{service}.{operation}")
+            if self.read_only and not operation.startswith(READ_PREFIXES) and service != "sts":
+                raise WouldWrite(f"{service}.{operation}")
             self._pace(service, operation)
             started = time.perf_counter()
             self.calls.add(service, operation)
@@ -324,7 +281,7 @@ class Aws:
         `check` returns (done, current state); it raises to fail the wait for good.
         `plan` and `import` only look: they never wait.
         """
-        if self.planning is not None or self.read_only:
+        if self.read_only:
             return
         started = self.clock.now()
         delay = min(FIRST_POLL_SECONDS, self.max_poll)

@@ -28,7 +28,7 @@ from gatewayproxy.errors import (
     WouldWrite,
     WrongTargetError,
 )
-from gatewayproxy.graph import Graph, StepNode, node_id
+from gatewayproxy.graph import Graph, node_id
 from gatewayproxy.planned import UNKNOWN, Action, FieldChange, ResourceChange
 from gatewayproxy.progress import Reporter
 from gatewayproxy.resources.base import Found, Health, Resource, WaitFor
@@ -134,17 +134,14 @@ class Engine:
         try:
             # `up` would stop here with nothing written, so `plan` fails the same way (but a
             # change that needs a new network is planned as a replacement).
-            aws.read_only = True
+            aws.read_only = True  # a description that writes while planning is a bug: it fails
             self.check(replaced)
-            aws.read_only = False
-            aws.planning = []
             outputs.planning = True
             network = next(iter(replaced.values()), None)
             self.notes = [ec2_advice(network)] if network is not None else []
             return _Planner(self, self.graph(), network).plan()
         finally:
             aws.read_only = False
-            aws.planning = None
             outputs.planning = False
             self.ctx.state = real_state
 
@@ -163,15 +160,6 @@ class Engine:
         try:
             for resource in self.graph().order():
                 if resource.step in missing:
-                    continue
-                if isinstance(resource, StepNode):
-                    assert resource.module is not None
-                    try:
-                        resource.module.apply(self.ctx)
-                    except WouldWrite as exc:
-                        missing[resource.step] = exc.operation
-                    except (TypeError, KeyError, IndexError):  # an earlier step is missing
-                        missing[resource.step] = "an earlier step"
                     continue
                 found = resource.find(self.ctx) if resource.wanted(self.ctx) else None
                 if found is None:
@@ -193,9 +181,6 @@ class Engine:
         grouped = self.graph().steps_of()
         report = []
         for module in steps.ORDER:
-            if not hasattr(module, "resources"):
-                report.append(module.status(self.ctx))
-                continue
             healths = [(r, self._health(r)) for r in grouped.get(module.NAME, [])
                        if r.wanted(self.ctx) or r.recorded(self.ctx)]
             combine = getattr(module, "status_of", None) or step_status
@@ -297,10 +282,6 @@ class _Run:
     # -- up ----------------------------------------------------------------------------------
     def converge(self, resource: Resource) -> None:
         ctx = self.ctx
-        if isinstance(resource, StepNode):
-            assert resource.module is not None
-            resource.module.apply(ctx)
-            return
         if not resource.wanted(ctx):
             found = resource.find(ctx)
             for item in ([found] if found else []) + resource.stale(ctx):
@@ -343,11 +324,6 @@ class _Run:
     # -- down --------------------------------------------------------------------------------
     def remove(self, resource: Resource) -> None:
         ctx = self.ctx
-        if isinstance(resource, StepNode):
-            assert resource.module is not None
-            resource.module.destroy(ctx)
-            ctx.state.drop_step(resource.step)
-            return
         found = resource.find(ctx)
         items = ([found] if found else []) + resource.stale(ctx)
         for item in items:
@@ -409,9 +385,7 @@ class _Run:
                 blocker = self.ids[_bare(pending[0])]
                 if blocker.kind != said and resource.step not in self.began:
                     said = blocker.kind
-                    self.engine.reporter.waiting(
-                        resource.step, blocker.step if isinstance(blocker, StepNode)
-                        else blocker.kind)
+                    self.engine.reporter.waiting(resource.step, blocker.kind)
                 self.cond.wait(timeout=5.0)
 
     def _begin(self, resource: Resource) -> None:
@@ -454,9 +428,8 @@ class _Run:
         if self.command == "up":
             result.resources = len(self.ctx.state.resources(step))
             self.ctx.outputs.finish(step)
-            if not isinstance(self.ids[next(iter(self.step_nodes[step]))], StepNode):
-                self.ctx.state.mark_done(step)
-        elif not isinstance(self.ids[next(iter(self.step_nodes[step]))], StepNode):
+            self.ctx.state.mark_done(step)
+        else:
             result.resources = sum(1 for c in made if c.action == "delete")
             self.ctx.state.drop_step(step)
         self.engine.reporter.finished(step, result.seconds, _words(made) or result.resources)
@@ -470,10 +443,7 @@ class _Run:
                 raise Cancelled("stopped")
             self._begin(resource)
             self.ctx.aws.step.name = resource.step  # whose calls these are (plan, crash tests)
-            before = len(self.ctx.state.resources(resource.step))
             work(resource)
-            if isinstance(resource, StepNode) and self.command == "down":
-                self.results[resource.step].resources = before  # destroy dropped them all
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             self._end(resource, exc)
         else:
@@ -598,8 +568,6 @@ class _Planner:
     def _one(self, resource: Resource) -> list[ResourceChange]:
         ctx = self.ctx
         nid = node_id(resource)
-        if isinstance(resource, StepNode):
-            return self._legacy(resource)
         if not resource.wanted(ctx):
             found = resource.find(ctx)
             rows = [self._row(resource, "delete")] if found else []
@@ -641,27 +609,3 @@ class _Planner:
         rows += [self._row(resource, "delete", resource.stale_name(ctx, s))
                  for s in resource.stale(ctx)]
         return rows
-
-    def _legacy(self, node: StepNode) -> list[ResourceChange]:
-        """A step not yet described as resources: what its apply would call."""
-        ctx = self.ctx
-        assert node.module is not None
-        aws = ctx.aws
-        start = len(aws.planning or [])
-        action: Action = "update"
-        try:
-            node.module.apply(ctx)
-        except WouldWrite:
-            pass
-        except (TypeError, KeyError, IndexError, AttributeError):
-            action = "create"  # it reads what an earlier resource only has after apply
-        writes = [c.operation for c in (aws.planning or [])[start:]]
-        known = ctx.state.is_done(node.step) or bool(ctx.state.resources(node.step))
-        if not writes and action == "update":
-            self.actions[node_id(node)] = "none"
-            return []
-        if not known:
-            action = "create"
-        self.actions[node_id(node)] = action
-        return [self._row(node, action, changes=(FieldChange("writes", None, writes),)
-                          if writes else ())]

@@ -1,32 +1,17 @@
 """The stack as a graph of resources: what each step declares, and who reads whom.
 
-A step module declares its resources with `resources(ctx)`. A step not yet written that way
-(it has `apply`/`destroy`/`status`) takes part as one node of its own (`StepNode`), so the
-engine drives both the same way.
+Each step module declares its resources with `resources(ctx)`, and each resource what it reads
+(`needs`): a node id `<step>.<key>`, or a whole step.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import ModuleType
-from typing import ClassVar
 
 from gatewayproxy import steps
 from gatewayproxy.context import Context
 from gatewayproxy.errors import GatewayProxyError
 from gatewayproxy.resources.base import Resource
-
-
-@dataclass
-class StepNode(Resource):
-    """A whole step written the earlier way (apply / destroy / status), as one node."""
-
-    module: ModuleType | None = None
-    kind: ClassVar[str] = "step"
-
-    def name(self, ctx: Context) -> str:
-        return self.step
-
 
 EXISTS = ":exists"
 
@@ -38,7 +23,7 @@ def exists(need: str) -> str:
 
 
 def node_id(resource: Resource) -> str:
-    return resource.step if isinstance(resource, StepNode) else f"{resource.step}.{resource.key}"
+    return f"{resource.step}.{resource.key}"
 
 
 @dataclass
@@ -89,11 +74,7 @@ class Graph:
 def build(ctx: Context) -> Graph:
     nodes: list[Resource] = []
     for module in steps.ORDER:
-        if hasattr(module, "resources"):
-            nodes.extend(module.resources(ctx))
-        else:
-            reads = tuple(sorted({key.split(".", 1)[0] for key in module.NEEDS}))
-            nodes.append(StepNode(module.NAME, module.NAME, needs=reads, module=module))
+        nodes.extend(module.resources(ctx))
     ids = {node_id(r) for r in nodes}
     by_step: dict[str, set[str]] = {}
     for resource in nodes:

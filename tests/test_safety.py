@@ -164,7 +164,7 @@ def test_import_of_a_half_built_stack_says_what_is_missing(faults: Faults,
     result = run("import", config=config_file)
     assert result.exit_code == 0, result.output
     assert "3. private_subnet: found" in result.output
-    assert "4. load_balancer: incomplete: would need elbv2.create_load_balancer" in result.output
+    assert "4. load_balancer: incomplete: would need NLB quizapi-nlb" in result.output
     assert "run `gatewayproxy up` to finish" in result.output
 
 

@@ -28,8 +28,3 @@ ORDER: tuple[ModuleType, ...] = (
     rest_api,
 )
 NAMES = tuple(step.NAME for step in ORDER)
-
-
-def dependencies() -> dict[str, set[str]]:
-    """Which steps each step reads outputs from (from its NEEDS)."""
-    return {step.NAME: {key.split(".", 1)[0] for key in step.NEEDS} for step in ORDER}

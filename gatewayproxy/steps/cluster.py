@@ -16,9 +16,8 @@ from gatewayproxy.steps import ec2
 from gatewayproxy.steps.base import Context
 
 NAME = "cluster"
-NEEDS: tuple[str, ...] = ()
 
-__all__ = ["NAME", "NEEDS", "SLR_NOT_READY", "check", "cluster_name",
+__all__ = ["NAME", "SLR_NOT_READY", "check", "cluster_name",
            "ensure_service_linked_role", "resources", "status_of", "zone_count"]
 
 FOUND_VPC = vpc.FOUND_VPC

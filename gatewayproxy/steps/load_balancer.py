@@ -9,7 +9,6 @@ from gatewayproxy.resources import nlb
 from gatewayproxy.resources.base import Resource
 
 NAME = "load_balancer"
-NEEDS = ("private_subnet.subnets",)
 
 
 def nlb_name(ctx: Context) -> str:

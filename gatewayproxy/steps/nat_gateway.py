@@ -13,7 +13,6 @@ from gatewayproxy.steps import cluster, ec2
 from gatewayproxy.steps.base import Context
 
 NAME = "nat_gateway"
-NEEDS = ("cluster.public_subnets", "private_subnet.route_tables")
 TIMEOUT = nat_gateway.TIMEOUT
 LIVE = nat_gateway.LIVE
 status_of = ec2.network_status

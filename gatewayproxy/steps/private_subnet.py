@@ -9,7 +9,6 @@ from gatewayproxy.steps import cluster, ec2
 from gatewayproxy.steps.base import Context
 
 NAME = "private_subnet"
-NEEDS = ("cluster.vpc_id", "cluster.zones")
 status_of = ec2.network_status
 
 

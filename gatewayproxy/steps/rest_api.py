@@ -22,7 +22,6 @@ from gatewayproxy.steps import api_access
 from gatewayproxy.steps.base import Context, StepStatus
 
 NAME = "rest_api"
-NEEDS = ("load_balancer.dns", "load_balancer.arn", "vpc_link.id", "vpc_link.generation")
 API = f"{NAME}.rest_api_id"
 STAGE = f"{NAME}.deployment_id"
 # The integrations point at the NLB through the VPC link (ported elsewhere: whole steps).

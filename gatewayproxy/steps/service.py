@@ -17,11 +17,9 @@ from gatewayproxy.steps import autoscaling
 from gatewayproxy.steps.base import StepStatus, drift_or_error
 
 NAME = "service"
-NEEDS = ("task_definition.arn", "cluster.vpc_id", "private_subnet.subnets", "load_balancer.arn",
-         "nat_gateway.ready")
 SERVICE = f"{NAME}.service"
 
-__all__ = ["NAME", "NEEDS", "describe", "resources", "service_name", "status_of"]
+__all__ = ["NAME", "describe", "resources", "service_name", "status_of"]
 
 
 def resources(ctx: Context) -> list[Resource]:

@@ -14,9 +14,8 @@ from gatewayproxy.resources.target_group import TargetHealth, group_name, target
 from gatewayproxy.steps.base import StepStatus, drift_or_error
 
 NAME = "target_group"
-NEEDS = ("load_balancer.arn", "service.target_group_arn", "service.stable")
 
-__all__ = ["LISTENER_PORT", "NAME", "NEEDS", "group_name", "resources", "status_of"]
+__all__ = ["LISTENER_PORT", "NAME", "group_name", "resources", "status_of"]
 
 
 def resources(ctx: Context) -> list[Resource]:

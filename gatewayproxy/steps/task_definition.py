@@ -27,10 +27,9 @@ from gatewayproxy.resources.task_definition import (
 )
 
 NAME = "task_definition"
-NEEDS: tuple[str, ...] = ()
 ROLE = f"{NAME}.role"  # what the role lookup found ({} for none), kept for the command
 
-__all__ = ["EXECUTION_POLICY", "NAME", "NEEDS", "REGION_TAG", "GatewayProxyError",
+__all__ = ["EXECUTION_POLICY", "NAME", "REGION_TAG", "GatewayProxyError",
            "container_definition", "desired_task_definition", "differences",
            "environment_change", "family", "log_group", "owns_role", "role_name",
            "trust_policy"]

@@ -15,7 +15,6 @@ from gatewayproxy.resources.base import Health, Resource
 from gatewayproxy.steps.base import Context, StepStatus
 
 NAME = "vpc_link"
-NEEDS = ("load_balancer.arn", "load_balancer.active", "cluster.vpc_id", "private_subnet.subnets")
 # AWS refuses DeleteVpcLink while a stage's deployment still uses the link: rest_api first.
 RETIRE_AFTER = ("rest_api",)
 V1, V2 = links.V1, links.V2

@@ -19,7 +19,6 @@ class FakeAws:
     def __init__(self, answers: dict[str, Any] | None = None) -> None:
         self.answers = dict(answers or {})
         self.sent: list[tuple[str, dict[str, Any]]] = []
-        self.planning = None
 
     def call(self, service: str, operation: str, /, **params: Any) -> Any:
         self.sent.append((operation, params))
