@@ -149,8 +149,9 @@ def test_v2_starts_once_subnets_and_its_group_exist_v1_once_the_nlb_is_ready(
     assert built.up_waits(v2) == existing("private_subnet") | {f"{group}:exists"}
     assert built.up_waits(v1) == {"load_balancer.load_balancer_arn"}
     assert built.up_waits(group) == existing("cluster")
+    rest_api = {graph.node_id(r) for r in built.steps_of()["rest_api"]}
     for nid in (v1, v2, group):
-        assert graph.retire_after(built, built.by_id()[nid]) == {"rest_api"}
+        assert graph.retire_after(built, built.by_id()[nid]) == rest_api
 
 
 def test_rest_api_does_not_wait_for_the_generation_it_retires(tmp_path: Path) -> None:
@@ -164,13 +165,15 @@ def test_rest_api_does_not_wait_for_the_generation_it_retires(tmp_path: Path) ->
     built = graph.build(ctx)
     run_ = _Run(engine, built, "up")
     by_id = built.by_id()
-    assert "vpc_link.vpc_link_v2_id" not in run_.up_waits(by_id["rest_api"])
-    assert "vpc_link.vpc_link_id" in run_.up_waits(by_id["rest_api"])
-    assert "rest_api" in run_.up_waits(by_id["vpc_link.vpc_link_v2_id"])
+    reader = "rest_api.rest_api_id"  # the REST API's integrations read the link
+    waits = {w.split(":")[0] for w in run_.up_waits(by_id[reader])}
+    assert "vpc_link.vpc_link_v2_id" not in waits and "vpc_link.vpc_link_id" in waits
+    assert f"{reader}:done" in run_.up_waits(by_id["vpc_link.vpc_link_v2_id"])
     sequence = [node_id(r) for r in run_._order(run_.up_waits)]  # sequential up
-    assert sequence.index("rest_api") < sequence.index("vpc_link.vpc_link_v2_id")
+    last_of_api = max(sequence.index(node_id(r)) for r in built.steps_of()["rest_api"])
+    assert last_of_api < sequence.index("vpc_link.vpc_link_v2_id")
     assert sequence.index("vpc_link.vpc_link_v2_id") < sequence.index("vpc_link.security_group")
-    assert sequence.index("vpc_link.vpc_link_id") < sequence.index("rest_api")
+    assert sequence.index("vpc_link.vpc_link_id") < sequence.index(reader)
 
 
 def test_a_v2_link_is_made_with_the_recorded_group_and_recorded_at_once(tmp_path: Path) -> None:
