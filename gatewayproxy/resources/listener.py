@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from gatewayproxy.context import Context
+from gatewayproxy.resources import nlb
 from gatewayproxy.resources.base import UNKNOWN, FieldChange, Found, Resource
 
 LISTENER_PORT = 80
@@ -51,8 +52,12 @@ class Listener(Resource):
         return found["ListenerArn"]
 
     def _nlb(self, ctx: Context) -> str | None:
+        """The NLB's ARN: handed on, recorded, or (a lost state) found by its name and tag."""
         arn = ctx.outputs.get(self.nlb_output) or ctx.state.get("load_balancer",
                                                                 "load_balancer_arn")
+        if not arn and not ctx.outputs.planning:
+            found = nlb.find(ctx, None)
+            arn = found["LoadBalancerArn"] if found else None
         return str(arn) if arn else None
 
     def find(self, ctx: Context) -> Found | None:
