@@ -12,6 +12,7 @@ Run as `python -m gatewayproxy.emulator --port N`.
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 
 
@@ -107,7 +108,35 @@ def patch_moto_apigateway() -> None:
         return resources.pop(resource_id)
 
     backend_class.delete_resource = delete_resource  # type: ignore[method-assign]
+    _keep_integration_connection()
     backend_class._gatewayproxy_patched = True  # type: ignore[attr-defined]
+
+
+def _keep_integration_connection() -> None:
+    """GetMethod / GetIntegration answer the integration's `connectionId` (the VPC link) and
+    `integrationTarget` (the NLB, with a v2 link), as AWS's Integration shape has them; moto
+    drops both, so every private integration would look changed on each plan."""
+    from moto.apigateway import models, responses
+
+    original_put = responses.APIGatewayResponse.put_integration
+    original_json = models.Integration.to_json
+
+    def put_integration(self: Any) -> Any:
+        answer = original_put(self)
+        parts = self.path.split("/")
+        integration = self.backend.get_integration(parts[2], parts[4], parts[6])
+        integration.gatewayproxy_extra = {
+            key: self._get_param(key) for key in ("connectionId", "integrationTarget")
+            if self._get_param(key) is not None}
+        body = json.loads(answer[2])
+        body.update(integration.gatewayproxy_extra)
+        return answer[0], answer[1], json.dumps(body)
+
+    def to_json(self: Any) -> dict[str, Any]:
+        return {**original_json(self), **getattr(self, "gatewayproxy_extra", {})}
+
+    responses.APIGatewayResponse.put_integration = put_integration  # type: ignore[method-assign]
+    models.Integration.to_json = to_json  # type: ignore[method-assign]
 
 
 def _descendants(resources: dict[str, Any], resource_id: str) -> list[str]:

@@ -580,7 +580,7 @@ class _Planner:
                          if self.actions.get(d) == "replace"]
         if found is None:
             self.actions[nid] = "create"
-            return [self._row(resource, "create")]
+            return [self._row(resource, "create"), *self._stale_rows(resource)]
         if self.network is not None or replaced_deps:
             # What reads it still finds itself, to be replaced too (the zones, say, are what
             # changed: whatever could not be handed on is found by its tag).
@@ -606,6 +606,9 @@ class _Planner:
             rows.append(self._row(resource, "update", changes=tuple(changes)))
         else:
             self.actions[nid] = "none"
-        rows += [self._row(resource, "delete", resource.stale_name(ctx, s))
-                 for s in resource.stale(ctx)]
-        return rows
+        return rows + self._stale_rows(resource)
+
+    def _stale_rows(self, resource: Resource) -> list[ResourceChange]:
+        """What `up` deletes after converging it: leftovers of its kind."""
+        return [self._row(resource, "delete", resource.stale_name(self.ctx, s))
+                for s in resource.stale(self.ctx)]

@@ -172,7 +172,11 @@ class TargetHealth(Resource):
         raise GatewayProxyError(f"target group {group_name(ctx)} was not made")
 
     def stale(self, ctx: Context) -> list[Found]:
-        current = self.recorded(ctx)
+        # The group in use is the one handed on (in a plan of a port change: none yet, so the
+        # recorded old one is stale too); the recorded one only when nothing was handed on.
+        current = ctx.outputs.get(f"{self.group_step}.target_group_arn")
+        if current is None and not ctx.outputs.planning:
+            current = self.recorded(ctx)
         return [{**g, "stale": True} for g in our_groups(ctx)
                 if g["TargetGroupName"] != group_name(ctx) and g["TargetGroupArn"] != current]
 
