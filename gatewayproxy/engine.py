@@ -382,8 +382,12 @@ class _Run:
                 pending = sorted(waits - self.ready)
                 if not pending:
                     return
-                blocker = self.ids[_bare(pending[0])]
-                if blocker.kind != said and resource.step not in self.began:
+                # The step's row says what it waits for in another step (not its own parts).
+                outside = [self.ids[_bare(w)] for w in pending
+                           if self.ids[_bare(w)].step != resource.step]
+                blocker = outside[0] if outside else None
+                if blocker is not None and blocker.kind != said \
+                        and resource.step not in self.began:
                     said = blocker.kind
                     self.engine.reporter.waiting(resource.step, blocker.kind)
                 self.cond.wait(timeout=5.0)

@@ -7,6 +7,7 @@ from typing import Any
 from gatewayproxy.context import Context
 from gatewayproxy.resources import nlb
 from gatewayproxy.resources.base import Resource
+from gatewayproxy.steps import private_subnet
 
 NAME = "load_balancer"
 
@@ -16,7 +17,7 @@ def nlb_name(ctx: Context) -> str:
 
 
 def resources(ctx: Context) -> list[Resource]:
-    return [nlb.Nlb(NAME, "load_balancer_arn", needs=("private_subnet",))]
+    return [nlb.Nlb(NAME, "load_balancer_arn", needs=private_subnet.subnets(ctx))]
 
 
 def find(ctx: Context) -> dict[str, Any] | None:

@@ -12,6 +12,11 @@ NAME = "private_subnet"
 status_of = ec2.network_status
 
 
+def subnets(ctx: Context) -> tuple[str, ...]:
+    """The private subnets' node ids: what the NLB and a v2 VPC link are placed in."""
+    return tuple(f"{NAME}.private_subnet_{i}" for i in range(cluster.zone_count(ctx)))
+
+
 def resources(ctx: Context) -> list[Resource]:
     n = cluster.zone_count(ctx)
     subnet_keys = tuple(f"private_subnet_{i}" for i in range(n))

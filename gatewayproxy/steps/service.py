@@ -25,8 +25,8 @@ __all__ = ["NAME", "describe", "resources", "service_name", "status_of"]
 def resources(ctx: Context) -> list[Resource]:
     from gatewayproxy.graph import exists  # graph imports the steps
 
-    group = target_group.TargetGroup(NAME, "target_group_arn", needs=("cluster",))
-    rule_group = security_group.SecurityGroup(NAME, "security_group", needs=("cluster",))
+    group = target_group.TargetGroup(NAME, "target_group_arn", needs=("cluster.vpc_id",))
+    rule_group = security_group.SecurityGroup(NAME, "security_group", needs=("cluster.vpc_id",))
     return [
         rule_group,
         security_group.IngressRule(NAME, "ingress_rule", needs=(f"{NAME}.security_group",)),

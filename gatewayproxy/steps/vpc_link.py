@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from gatewayproxy.resources import vpc_link as links
 from gatewayproxy.resources.base import Health, Resource
+from gatewayproxy.steps import private_subnet
 from gatewayproxy.steps.base import Context, StepStatus
 
 NAME = "vpc_link"
@@ -25,9 +26,9 @@ def resources(ctx: Context) -> list[Resource]:
     from gatewayproxy.graph import exists  # graph reads the steps: import it late
     return [
         links.VpcLink(NAME, V1.state_key, needs=("load_balancer",), retire_after=RETIRE_AFTER),
-        links.LinkSecurityGroup(NAME, "security_group", needs=(exists("cluster"),),
+        links.LinkSecurityGroup(NAME, "security_group", needs=(exists("cluster.vpc_id"),),
                                 retire_after=RETIRE_AFTER),
-        links.VpcLinkV2(NAME, V2.state_key, needs=(exists("private_subnet"),
+        links.VpcLinkV2(NAME, V2.state_key, needs=(*map(exists, private_subnet.subnets(ctx)),
                                                    exists(f"{NAME}.security_group")),
                         retire_after=RETIRE_AFTER),
     ]

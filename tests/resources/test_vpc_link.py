@@ -143,12 +143,10 @@ def test_v2_starts_once_subnets_and_its_group_exist_v1_once_the_nlb_is_ready(
         tmp_path: Path) -> None:
     built = graph.build(context(tmp_path, generation="v2"))
     v1, v2, group = "vpc_link.vpc_link_id", "vpc_link.vpc_link_v2_id", "vpc_link.security_group"
-    def existing(step: str) -> set[str]:
-        return {f"{graph.node_id(r)}:exists" for r in built.steps_of()[step]}
-
-    assert built.up_waits(v2) == existing("private_subnet") | {f"{group}:exists"}
+    subnets = {f"private_subnet.private_subnet_{i}:exists" for i in range(2)}
+    assert built.up_waits(v2) == subnets | {f"{group}:exists"}  # not the route tables, no NLB
     assert built.up_waits(v1) == {"load_balancer.load_balancer_arn"}
-    assert built.up_waits(group) == existing("cluster")
+    assert built.up_waits(group) == {"cluster.vpc_id:exists"}
     rest_api = {graph.node_id(r) for r in built.steps_of()["rest_api"]}
     for nid in (v1, v2, group):
         assert graph.retire_after(built, built.by_id()[nid]) == rest_api
