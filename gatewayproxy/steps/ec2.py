@@ -58,35 +58,6 @@ def find_all(ctx: Context, kind: Kind) -> list[dict[str, Any]]:
     return list(ctx.aws.call("ec2", kind.describe, Filters=ec2_tag_filters(ctx))[kind.items])
 
 
-def index(ctx: Context, kind: Kind) -> dict[str, dict[str, Any]]:
-    """All of the stack's resources of a kind, by logical name: one call for a whole family."""
-    return {tag_value(item.get("Tags"), RESOURCE_TAG) or "": item for item in find_all(ctx, kind)}
-
-
-def ensure(ctx: Context, step: str, key: str, kind: Kind, resource: str,
-           create: Callable[[list[dict[str, Any]]], dict[str, Any]],
-           known: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Find ours by tag (in `known`, from `index`, when given), else create it tagged; record
-    its id in the state at once."""
-    found = known.get(resource) if known is not None else find(ctx, kind, resource)
-    if found is None:
-        found = create(ctx.tag_specs(kind.tag_type, step, resource))
-    ctx.state.record(step, key, found[kind.id_key])
-    return found
-
-
-def delete(ctx: Context, step: str, key: str, kind: Kind, resource: str,
-           remove: Callable[[str], Any]) -> None:
-    """Delete the recorded (or tagged) resource, retrying while it is still in use."""
-    ids = {ctx.state.get(step, key)} - {None}
-    # Every tagged match too: a retried create may have made a second one.
-    found = ctx.aws.call("ec2", kind.describe, Filters=ec2_tag_filters(ctx, resource))[kind.items]
-    ids |= {item[kind.id_key] for item in found}
-    for rid in ids:
-        ignore_missing((), patiently, ctx, remove, rid)
-    ctx.state.forget(step, key)
-
-
 def patiently(ctx: Context, action: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     """Run a delete, retrying while AWS says the resource is still in use (ENIs draining);
     past the time allowed, say which network interfaces still hold it."""
@@ -133,21 +104,6 @@ def holders(ctx: Context, resource: str) -> str:
     return f"still held by {held}"
 
 
-def delete_numbered(ctx: Context, step: str, key_prefix: str, kind: Kind, resource_prefix: str,
-                    remove: Callable[[str], Any],
-                    found: list[dict[str, Any]] | None = None) -> None:
-    """Delete a numbered family (subnets, route tables): those recorded and all tagged ours
-    (`found`: the family's tagged items, when already described)."""
-    keys = [k for k in ctx.state.resources(step) if k.startswith(key_prefix)]
-    ids = {ctx.state.get(step, k) for k in keys}
-    ids |= {item[kind.id_key] for item in (find_all(ctx, kind) if found is None else found)
-            if (tag_value(item.get("Tags"), RESOURCE_TAG) or "").startswith(resource_prefix)}
-    for rid in sorted(ids):
-        ignore_missing((), patiently, ctx, remove, rid)
-    for key in keys:
-        ctx.state.forget(step, key)
-
-
 def delete_route_table(ctx: Context, table_id: str,
                        known: dict[str, dict[str, Any]] | None = None) -> None:
     """Disassociate a route table from its subnets, then delete it. `known`: tables by id,
@@ -170,22 +126,9 @@ def delete_route_table(ctx: Context, table_id: str,
     patiently(ctx, ctx.aws.call, "ec2", "delete_route_table", RouteTableId=table_id)
 
 
-def delete_subnet(ctx: Context, subnet_id: str) -> None:
-    ctx.aws.call("ec2", "delete_subnet", SubnetId=subnet_id)
-
-
 # Pending creates' client tokens, by the state key the id will be recorded under (a key the
 # state does not count as a resource).
 CLIENT_TOKENS = "client_token"
-
-
-def ensure_route_table(ctx: Context, step: str, key: str, vpc_id: str, resource: str,
-                       known: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Our route table, found by tag or created once with a token of its own."""
-    table = ensure(ctx, step, key, ROUTE_TABLE, resource,
-                   route_table_creator(ctx, step, key, vpc_id), known)
-    _settle_token(ctx, step, key)
-    return table
 
 
 def route_table_creator(ctx: Context, step: str, key: str, vpc_id: str
@@ -249,19 +192,6 @@ def associate(ctx: Context, table: dict[str, Any], subnet_id: str) -> None:
         return
     ctx.aws.call("ec2", "associate_route_table", RouteTableId=table["RouteTableId"],
                  SubnetId=subnet_id, retry=JUST_CREATED)
-
-
-def ensure_default_route(ctx: Context, table: dict[str, Any], **target: str) -> None:
-    """Make 0.0.0.0/0 in `table` point at `target` (GatewayId= or NatGatewayId=)."""
-    [(field, value)] = target.items()
-    route: dict[str, Any] = {"RouteTableId": table["RouteTableId"],
-                             "DestinationCidrBlock": "0.0.0.0/0", field: value}
-    current = next((r for r in table.get("Routes", [])
-                    if r.get("DestinationCidrBlock") == "0.0.0.0/0"), None)
-    if current is None:
-        ctx.aws.call("ec2", "create_route", retry=JUST_CREATED, **route)
-    elif current.get(field) != value or current.get("State") == "blackhole":
-        ctx.aws.call("ec2", "replace_route", retry=JUST_CREATED, **route)
 
 
 # A zone id (use1-az1, apne1-az4), as opposed to a zone name (us-east-1a).
