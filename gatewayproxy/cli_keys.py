@@ -49,7 +49,7 @@ def create(options: common.Options, name: str) -> None:
       KEY=$(gatewayproxy keys create mobile-app)
       curl -H "x-api-key: $KEY" "$(gatewayproxy url)/answers"
     """
-    from gatewayproxy.steps import api_access
+    from gatewayproxy.resources import api_access
 
     _check_name(name)
     session = common.StackSession.open(options)
@@ -77,7 +77,7 @@ def list_(options: common.Options, as_json: bool) -> None:
       gatewayproxy keys list
       gatewayproxy keys list --json | jq -r '.[].name'
     """
-    from gatewayproxy.steps import api_access
+    from gatewayproxy.resources import api_access
     from gatewayproxy.steps.base import tag_value
 
     session = common.StackSession.open(options)
@@ -117,7 +117,7 @@ def revoke(options: common.Options, name: str) -> None:
     Example:
       gatewayproxy keys revoke mobile-app
     """
-    from gatewayproxy.steps import api_access
+    from gatewayproxy.resources import api_access
 
     _check_name(name)
     session = common.StackSession.open(options)

@@ -32,8 +32,8 @@ from gatewayproxy.graph import Graph, node_id
 from gatewayproxy.planned import UNKNOWN, Action, FieldChange, ResourceChange
 from gatewayproxy.progress import Reporter
 from gatewayproxy.resources.base import Found, Health, Resource, WaitFor
+from gatewayproxy.resources.ec2 import NETWORK_ADVICE, NetworkChange
 from gatewayproxy.steps.base import StepStatus
-from gatewayproxy.steps.ec2 import NETWORK_ADVICE, NetworkChange
 
 
 def ec2_advice(change: NetworkChange) -> str:

@@ -11,16 +11,9 @@ from dataclasses import dataclass
 from gatewayproxy import steps
 from gatewayproxy.context import Context
 from gatewayproxy.errors import GatewayProxyError
-from gatewayproxy.resources.base import Resource
+from gatewayproxy.resources.base import EXISTS, Resource, exists
 
-EXISTS = ":exists"
-
-
-def exists(need: str) -> str:
-    """A need satisfied once the resource exists (its id is known), before it is ready: the
-    listener may be added to an NLB that is still provisioning."""
-    return need + EXISTS
-
+__all__ = ["EXISTS", "Graph", "build", "exists", "node_id", "retire_after"]
 
 def node_id(resource: Resource) -> str:
     return f"{resource.step}.{resource.key}"

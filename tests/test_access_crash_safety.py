@@ -16,7 +16,7 @@ from test_lifecycle import EXPECTED
 
 from gatewayproxy.aws import READ_PREFIXES, Aws
 from gatewayproxy.engine import Engine
-from gatewayproxy.steps import api_access
+from gatewayproxy.resources import api_access
 
 pytestmark = pytest.mark.crash
 

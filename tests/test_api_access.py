@@ -13,7 +13,7 @@ from conftest import REGION, Call, writes
 from inventory import access_inventory, inventory
 from test_lifecycle import EXPECTED
 
-from gatewayproxy.steps import api_access
+from gatewayproxy.resources import api_access
 
 ACCOUNT = "123456789012"
 

@@ -21,7 +21,8 @@ from inventory import inventory
 from gatewayproxy import config, probe
 from gatewayproxy.aws import Aws
 from gatewayproxy.errors import AwsError, GatewayProxyError
-from gatewayproxy.steps import api_access, rest_api
+from gatewayproxy.resources import api_access
+from gatewayproxy.steps import rest_api
 from gatewayproxy.steps.target_group import LISTENER_PORT
 
 ACCOUNT = "123456789012"

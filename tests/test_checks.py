@@ -16,9 +16,10 @@ from conftest import CONFIG, Call, stack_session, writes
 
 from gatewayproxy import arns, config
 from gatewayproxy.aws import Aws, Clock, Target, _known_regions
+from gatewayproxy.resources import api_access
 from gatewayproxy.session import Options, StackSession
 from gatewayproxy.state import State
-from gatewayproxy.steps import api_access, task_definition
+from gatewayproxy.steps import task_definition
 from gatewayproxy.steps.base import Context
 
 REGION = "eu-west-1"

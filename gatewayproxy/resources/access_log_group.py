@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 
 from gatewayproxy.context import Context
 from gatewayproxy.errors import GatewayProxyError
+from gatewayproxy.resources import api_access, log_groups
 from gatewayproxy.resources.base import FieldChange, Found, Resource
-from gatewayproxy.steps import api_access, log_groups
 
 
 @dataclass

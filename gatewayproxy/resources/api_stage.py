@@ -9,9 +9,9 @@ from typing import Any, ClassVar
 
 from gatewayproxy.context import Context
 from gatewayproxy.errors import AwsError
+from gatewayproxy.resources import api_access
 from gatewayproxy.resources import rest_api as api
 from gatewayproxy.resources.base import UNKNOWN, FieldChange, Found, Health, Resource
-from gatewayproxy.steps import api_access
 
 
 @dataclass

@@ -22,7 +22,16 @@ from gatewayproxy.planned import UNKNOWN, FieldChange
 
 Found = dict[str, Any]
 
-__all__ = ["UNKNOWN", "FieldChange", "Found", "Health", "Resource", "WaitFor"]
+__all__ = ["EXISTS", "UNKNOWN", "FieldChange", "Found", "Health", "Resource", "WaitFor", "exists"]
+
+
+EXISTS = ":exists"
+
+
+def exists(need: str) -> str:
+    """A need satisfied once the resource exists (its id is known), before it is ready: the
+    listener may be added to an NLB that is still provisioning."""
+    return need + EXISTS
 
 
 @dataclass(frozen=True)
@@ -114,7 +123,7 @@ class Resource:
 
     def publish(self, ctx: Context, found: Found) -> None:
         """Hand what readers need to `ctx.outputs`, as soon as it exists (readers that need it
-        ready wait for that: see graph.exists)."""
+        ready wait for that: see `exists`)."""
 
     def on_ready(self, ctx: Context, found: Found) -> None:
         """Hand on what is known only once it is ready (e.g. its final state)."""

@@ -9,7 +9,7 @@ from gatewayproxy import arns
 from gatewayproxy.context import Context
 from gatewayproxy.errors import AwsError, GatewayProxyError
 from gatewayproxy.resources.base import Found, Health, Resource
-from gatewayproxy.steps.base import ignore_missing
+from gatewayproxy.resources.common import ignore_missing
 
 # ECS answers this while a brand-new service-linked role propagates.
 SLR_NOT_READY = "InvalidParameterException:service linked role"

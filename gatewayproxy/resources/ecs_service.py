@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 from gatewayproxy.context import Context
 from gatewayproxy.errors import GatewayProxyError
 from gatewayproxy.resources.base import UNKNOWN, FieldChange, Found, Health, Resource, WaitFor
-from gatewayproxy.steps.base import ignore_missing
-from gatewayproxy.steps.cluster import SLR_NOT_READY
+from gatewayproxy.resources.common import ignore_missing
+from gatewayproxy.resources.ecs_cluster import SLR_NOT_READY
 
 TIMEOUT = 20 * 60
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from gatewayproxy.context import Context
+from gatewayproxy.resources import ec2
 from gatewayproxy.resources.base import Found, Health, Resource
-from gatewayproxy.steps import ec2
 
 TAG = "elastic-ip"
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from gatewayproxy.context import Context
+from gatewayproxy.resources import ec2
 from gatewayproxy.resources.base import FieldChange, Found, Health, Resource
-from gatewayproxy.steps import ec2
-from gatewayproxy.steps.base import ignore_missing
+from gatewayproxy.resources.common import ignore_missing
 
 TAG = "internet-gateway"
 

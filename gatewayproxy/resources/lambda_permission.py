@@ -14,9 +14,9 @@ from typing import Any, ClassVar
 
 from gatewayproxy.config import Route
 from gatewayproxy.context import Context
+from gatewayproxy.resources import api_access
 from gatewayproxy.resources import rest_api as api
 from gatewayproxy.resources.base import FieldChange, Found, Resource
-from gatewayproxy.steps import api_access
 
 FUNCTIONS_KEY = "lambda_functions"
 _LOCK = threading.Lock()

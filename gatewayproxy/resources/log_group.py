@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 
 from gatewayproxy.context import Context
 from gatewayproxy.errors import AwsError
+from gatewayproxy.resources import log_groups
 from gatewayproxy.resources.base import FieldChange, Found, Health, Resource
-from gatewayproxy.steps import log_groups
 
 
 @dataclass

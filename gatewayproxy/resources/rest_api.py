@@ -20,9 +20,9 @@ from gatewayproxy.aws import is_not_found
 from gatewayproxy.config import Route
 from gatewayproxy.context import Context
 from gatewayproxy.errors import AwsError
+from gatewayproxy.resources import api_access
 from gatewayproxy.resources.base import Found, Health, Resource
-from gatewayproxy.steps import api_access
-from gatewayproxy.steps.target_group import LISTENER_PORT
+from gatewayproxy.resources.listener import LISTENER_PORT
 
 STEP = "rest_api"
 MARKER = "gatewayproxy "

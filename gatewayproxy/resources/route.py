@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from gatewayproxy.context import Context
+from gatewayproxy.resources import ec2
 from gatewayproxy.resources.base import UNKNOWN, FieldChange, Found, Health, Resource
-from gatewayproxy.steps import ec2
-from gatewayproxy.steps.base import ignore_missing
+from gatewayproxy.resources.common import ignore_missing
 
 DEFAULT = "0.0.0.0/0"
 

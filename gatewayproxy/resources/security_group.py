@@ -9,9 +9,9 @@ from typing import Any, ClassVar
 from gatewayproxy.config import subnet_cidrs
 from gatewayproxy.context import Context
 from gatewayproxy.errors import AwsError
+from gatewayproxy.resources import ec2
 from gatewayproxy.resources.base import FieldChange, Found, Resource
-from gatewayproxy.steps import ec2
-from gatewayproxy.steps.base import ignore_missing
+from gatewayproxy.resources.common import ignore_missing
 
 TAG = "task-security-group"
 

@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 
 from gatewayproxy.config import subnet_cidrs
 from gatewayproxy.context import Context
+from gatewayproxy.resources import ec2
 from gatewayproxy.resources.base import Found, Health, Resource
-from gatewayproxy.steps import ec2
 
 
 @dataclass

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from gatewayproxy.context import Context
+from gatewayproxy.resources import api_access
 from gatewayproxy.resources import rest_api as api
 from gatewayproxy.resources.base import FieldChange, Found, Resource
-from gatewayproxy.steps import api_access
 
 
 @dataclass

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from gatewayproxy.context import Context
+from gatewayproxy.resources import ec2
 from gatewayproxy.resources.base import FieldChange, Found, Health, Resource
-from gatewayproxy.steps import ec2
 
 TAG = "vpc"
 # What `check` found of the VPC ({"vpc": item}, or {} for none), so `up` does not look again.

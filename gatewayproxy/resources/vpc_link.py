@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from gatewayproxy.context import Context
+from gatewayproxy.resources import ec2
 from gatewayproxy.resources.base import FieldChange, Found, Health, Resource, WaitFor
-from gatewayproxy.steps import ec2
-from gatewayproxy.steps.base import ec2_tag_filters, ignore_missing
+from gatewayproxy.resources.common import ec2_tag_filters, ignore_missing
 
 TIMEOUT = 20 * 60
 V2_SECURITY_GROUP = "vpc-link-security-group"

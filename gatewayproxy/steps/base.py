@@ -1,11 +1,7 @@
-"""The small helpers the steps and resources share (the Context itself lives in
-gatewayproxy.context and is re-exported here)."""
+"""What the steps share, in one import: the Context (gatewayproxy.context) and the helpers of
+gatewayproxy.resources.common."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from gatewayproxy.aws import is_not_found
 from gatewayproxy.context import (
@@ -17,52 +13,13 @@ from gatewayproxy.context import (
     Outputs,
     tag_value,
 )
-from gatewayproxy.errors import AwsError
+from gatewayproxy.resources.common import (
+    StepStatus,
+    drift_or_error,
+    ec2_tag_filters,
+    ignore_missing,
+)
 
 __all__ = ["DRAIN_SECONDS", "RESOURCE_TAG", "STACK_TAG", "STEP_TAG", "Context", "Outputs",
-           "tag_value", "StepStatus", "drift_or_error", "ec2_tag_filters", "ignore_missing"]
-
-
-def ec2_tag_filters(ctx: Context, resource: str | None = None) -> list[dict[str, Any]]:
-    filters = [{"Name": f"tag:{STACK_TAG}", "Values": [ctx.stack]}]
-    if resource is not None:
-        filters.append({"Name": f"tag:{RESOURCE_TAG}", "Values": [resource]})
-    return filters
-
-
-def ignore_missing(codes: tuple[str, ...], action: Callable[..., Any], /, *args: Any,
-                   **kwargs: Any) -> bool:
-    """Run a delete; "not found" means it is already done. True if something was deleted."""
-    try:
-        action(*args, **kwargs)
-    except AwsError as exc:
-        if exc.code in codes or exc.code.endswith(".NotFound") or exc.code.endswith("NotFound"):
-            return False
-        raise
-    return True
-
-
-@dataclass
-class StepStatus:
-    """What `status` shows for one step."""
-
-    name: str
-    done: bool
-    healthy: bool | None
-    summary: str
-    resources: dict[str, Any] = field(default_factory=dict)
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-def drift_or_error(ctx: Context, step: str, exc: AwsError, drift: str,
-                   resources: dict[str, Any] | None = None) -> StepStatus:
-    """A status read that failed: `drift` when AWS says the resource is gone; any other error
-    (AccessDenied, throttling that outlasted the retries) is reported as itself, with
-    details.error, because it says nothing about whether the resource exists."""
-    resources = ctx.state.resources(step) if resources is None else resources
-    done = ctx.state.is_done(step)
-    if is_not_found(exc):
-        return StepStatus(step, done, False, drift, resources)
-    return StepStatus(step, done, False, f"error: {exc.operation} {exc.code}: {exc.aws_message}",
-                      resources, {"error": {"operation": exc.operation, "code": exc.code,
-                                            "message": exc.aws_message}})
+           "StepStatus", "drift_or_error", "ec2_tag_filters", "ignore_missing", "is_not_found",
+           "tag_value"]

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatewayproxy.resources import ecs_cluster, vpc
+from gatewayproxy.resources import ec2, ecs_cluster, vpc
 from gatewayproxy.resources.base import Resource
 from gatewayproxy.resources.ecs_cluster import SLR_NOT_READY, EcsCluster, ensure_service_linked_role
 from gatewayproxy.resources.internet_gateway import InternetGateway
 from gatewayproxy.resources.route import DefaultRoute
 from gatewayproxy.resources.route_table import PublicRouteTable
 from gatewayproxy.resources.subnet import PublicSubnet
-from gatewayproxy.steps import ec2
 from gatewayproxy.steps.base import Context
 
 NAME = "cluster"

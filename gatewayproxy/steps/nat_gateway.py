@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatewayproxy.resources import nat_gateway
+from gatewayproxy.resources import ec2, nat_gateway
 from gatewayproxy.resources.base import Resource
 from gatewayproxy.resources.elastic_ip import ElasticIp
 from gatewayproxy.resources.nat_gateway import NatGateway
 from gatewayproxy.resources.route import DefaultRoute
-from gatewayproxy.steps import cluster, ec2
+from gatewayproxy.steps import cluster
 from gatewayproxy.steps.base import Context
 
 NAME = "nat_gateway"

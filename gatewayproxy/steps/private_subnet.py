@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from gatewayproxy.resources import ec2
 from gatewayproxy.resources.base import Resource
 from gatewayproxy.resources.route_table import PrivateRouteTable
 from gatewayproxy.resources.subnet import PrivateSubnet
-from gatewayproxy.steps import cluster, ec2
+from gatewayproxy.steps import cluster
 from gatewayproxy.steps.base import Context
 
 NAME = "private_subnet"

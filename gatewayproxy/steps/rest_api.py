@@ -14,11 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from gatewayproxy.config import Route
-from gatewayproxy.resources import api_route, api_stage, lambda_permission, usage_plan
+from gatewayproxy.resources import api_access, api_route, api_stage, lambda_permission, usage_plan
 from gatewayproxy.resources import rest_api as api
 from gatewayproxy.resources.access_log_group import AccessLogGroup
 from gatewayproxy.resources.base import Health, Resource
-from gatewayproxy.steps import api_access
 from gatewayproxy.steps.base import Context, StepStatus
 
 NAME = "rest_api"

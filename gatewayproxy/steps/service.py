@@ -11,7 +11,7 @@ from __future__ import annotations
 from gatewayproxy.context import Context
 from gatewayproxy.errors import AwsError
 from gatewayproxy.resources import ecs_service, listener, security_group, target_group
-from gatewayproxy.resources.base import Health, Resource
+from gatewayproxy.resources.base import Health, Resource, exists
 from gatewayproxy.resources.ecs_service import describe, service_name
 from gatewayproxy.steps import autoscaling
 from gatewayproxy.steps.base import StepStatus, drift_or_error
@@ -23,7 +23,6 @@ __all__ = ["NAME", "describe", "resources", "service_name", "status_of"]
 
 
 def resources(ctx: Context) -> list[Resource]:
-    from gatewayproxy.graph import exists  # graph imports the steps
 
     group = target_group.TargetGroup(NAME, "target_group_arn", needs=("cluster.vpc_id",))
     rule_group = security_group.SecurityGroup(NAME, "security_group", needs=("cluster.vpc_id",))

@@ -11,7 +11,7 @@ stale stages (`retire_after`), so there is never a second link of the same gener
 from __future__ import annotations
 
 from gatewayproxy.resources import vpc_link as links
-from gatewayproxy.resources.base import Health, Resource
+from gatewayproxy.resources.base import Health, Resource, exists
 from gatewayproxy.steps import private_subnet
 from gatewayproxy.steps.base import Context, StepStatus
 
@@ -23,7 +23,6 @@ V1, V2 = links.V1, links.V2
 
 def resources(ctx: Context) -> list[Resource]:
     """v1 needs the NLB active; v2 needs only the private subnets and its group to exist."""
-    from gatewayproxy.graph import exists  # graph reads the steps: import it late
     return [
         links.VpcLink(NAME, V1.state_key, needs=("load_balancer",), retire_after=RETIRE_AFTER),
         links.LinkSecurityGroup(NAME, "security_group", needs=(exists("cluster.vpc_id"),),

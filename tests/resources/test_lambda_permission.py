@@ -7,8 +7,8 @@ from pathlib import Path
 
 from resources.api_fakes import context
 
+from gatewayproxy.resources import api_access
 from gatewayproxy.resources.lambda_permission import LambdaPermission, PermissionSweep
-from gatewayproxy.steps import api_access
 
 FN = "arn:aws:lambda:eu-west-1:123456789012:function:quiz-hook"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from fakes import context
 
+from gatewayproxy.resources import ec2
 from gatewayproxy.resources.route import DefaultRoute
-from gatewayproxy.steps import ec2
 
 
 def route(family: ec2.Family | None = None) -> DefaultRoute:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from fakes import context
 
+from gatewayproxy.resources import ec2
 from gatewayproxy.resources.subnet import PrivateSubnet
-from gatewayproxy.steps import ec2
 
 KEYS = ("private_subnet_0", "private_subnet_1")
 

@@ -16,8 +16,9 @@ from typing import Any
 
 from gatewayproxy import arns
 from gatewayproxy.config import Route
+from gatewayproxy.context import Context, tag_value
 from gatewayproxy.errors import GatewayProxyError
-from gatewayproxy.steps.base import Context, ignore_missing, tag_value
+from gatewayproxy.resources.common import ignore_missing
 
 STEP = "rest_api"
 KEY_TAG = "gatewayproxy:key"

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from gatewayproxy.context import Context
 from gatewayproxy.errors import AwsError, GatewayProxyError
-from gatewayproxy.steps.base import Context, ignore_missing
+from gatewayproxy.resources.common import ignore_missing
 
 RETENTION_DAYS = 30  # logs kept forever bill forever
 

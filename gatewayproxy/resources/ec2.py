@@ -9,16 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from gatewayproxy.context import DRAIN_SECONDS, RESOURCE_TAG, Context, tag_value
 from gatewayproxy.errors import AwsError, ConfigError, GatewayProxyError, WaitTimeout
-from gatewayproxy.steps.base import (
-    DRAIN_SECONDS,
-    RESOURCE_TAG,
-    Context,
-    StepStatus,
-    ec2_tag_filters,
-    ignore_missing,
-    tag_value,
-)
+from gatewayproxy.resources.common import StepStatus, ec2_tag_filters, ignore_missing
 
 # "Still in use" answers while network interfaces drain after a service or NLB is deleted.
 IN_USE = ("DependencyViolation", "InvalidIPAddress.InUse")
