@@ -9,6 +9,7 @@ overwrite `done` or `FAILED`.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -58,7 +59,7 @@ class Reporter:
 
     def message(self, step: str, text: str) -> None:
         # Waits report every poll; print only when what they say changes (not the clock).
-        key = text.rsplit(" ", 1)[0]
+        key = _WAIT_CLOCK.sub("", text)
         if self._last.get(step) == key:
             return
         self._last[step] = key
@@ -177,6 +178,10 @@ class LiveReporter(Reporter):
 
 def _position(names: tuple[str, ...], step: str) -> int:
     return names.index(step) if step in names else len(names)
+
+
+# The elapsed time a wait's report ends with (`NAT gateway nat-1 pending 0:12`).
+_WAIT_CLOCK = re.compile(r" \d+:\d\d$")
 
 
 def _label(names: tuple[str, ...], step: str) -> str:

@@ -149,3 +149,17 @@ def test_live_without_auto_refresh_starts_no_thread(clock: FakeClock) -> None:
     assert set(threading.enumerate()) == before
     assert out.getvalue() == ""  # no frame drawn until close
     reporter.close()
+
+
+def test_plain_lines_skip_only_a_wait_whose_clock_moved(clock: FakeClock) -> None:
+    """A step's resources run side by side: two messages that differ in their last word are
+    two things happening; a wait that reports again with a later time is one."""
+    reporter, stream = plain(clock)
+    reporter.message("nat_gateway", "creating private subnet quizapi-private-subnet-0")
+    reporter.message("nat_gateway", "creating private subnet quizapi-private-subnet-1")
+    reporter.message("nat_gateway", "NAT gateway nat-1 pending 0:01")
+    reporter.message("nat_gateway", "NAT gateway nat-1 pending 0:12")
+    assert [line.split(" ", 2)[2] for line in stream.getvalue().splitlines()] == [
+        "creating private subnet quizapi-private-subnet-0",
+        "creating private subnet quizapi-private-subnet-1",
+        "NAT gateway nat-1 pending 0:01"]

@@ -134,28 +134,33 @@ def route_table_creator(ctx: Context, step: str, key: str, vpc_id: str
     return create
 
 
+_TOKENS_LOCK = threading.Lock()
+
+
 def _pending_token(ctx: Context, step: str, key: str) -> str:
     """A ClientToken unique to this create, kept in the state until its id is recorded: a
     retried create (after a crash) sends the same one and gets the same table back, a later
     create (after `down`) a new one. EC2: a reused token with other parameters is refused
     (IdempotentParameterMismatch); with the same ones it returns the first result, even a
     deleted one ("Ensuring idempotency in Amazon EC2 API requests"; ClientToken: up to 64 ASCII)."""
-    tokens = _tokens(ctx, step)
-    if key not in tokens:
-        tokens[key] = uuid.uuid4().hex
-        ctx.state.record(step, CLIENT_TOKENS, tokens)
-    return tokens[key]
+    with _TOKENS_LOCK:  # the step's route tables are made in parallel: one dict, one writer
+        tokens = _tokens(ctx, step)
+        if key not in tokens:
+            tokens[key] = uuid.uuid4().hex
+            ctx.state.record(step, CLIENT_TOKENS, tokens)
+        return tokens[key]
 
 
 def _settle_token(ctx: Context, step: str, key: str) -> None:
     """The id is recorded: the token has done its work."""
-    tokens = _tokens(ctx, step)
-    if tokens.pop(key, None) is None:
-        return
-    if tokens:
-        ctx.state.record(step, CLIENT_TOKENS, tokens)
-    else:
-        ctx.state.forget(step, CLIENT_TOKENS)
+    with _TOKENS_LOCK:
+        tokens = _tokens(ctx, step)
+        if tokens.pop(key, None) is None:
+            return
+        if tokens:
+            ctx.state.record(step, CLIENT_TOKENS, tokens)
+        else:
+            ctx.state.forget(step, CLIENT_TOKENS)
 
 
 def _tokens(ctx: Context, step: str) -> dict[str, str]:
