@@ -159,7 +159,7 @@ def test_plain_lines_skip_only_a_wait_whose_clock_moved(clock: FakeClock) -> Non
     reporter.message("nat_gateway", "creating private subnet quizapi-private-subnet-1")
     reporter.message("nat_gateway", "NAT gateway nat-1 pending 0:01")
     reporter.message("nat_gateway", "NAT gateway nat-1 pending 0:12")
-    assert [line.split(" ", 2)[2] for line in stream.getvalue().splitlines()] == [
+    assert [line.split(" ", 3)[3] for line in stream.getvalue().splitlines()] == [
         "creating private subnet quizapi-private-subnet-0",
         "creating private subnet quizapi-private-subnet-1",
         "NAT gateway nat-1 pending 0:01"]
