@@ -580,6 +580,9 @@ class _Planner:
             self.actions[nid] = "delete" if rows else "none"
             return rows
         found = resource.find(ctx)
+        if resource.OWNS_NOTHING:
+            self.actions[nid] = "none"
+            return self._stale_rows(resource)
         replaced_deps = [self.graph.by_id()[d] for d in self.graph.needs[nid]
                          if self.actions.get(d) == "replace"]
         if found is None:

@@ -80,6 +80,9 @@ class Resource:
     FORCE_NEW: ClassVar[frozenset[str]] = frozenset()
     ready: ClassVar[WaitFor | None] = None
     gone: ClassVar[WaitFor | None] = None
+    # A wait on what other descriptions make (e.g. healthy targets): never a plan row of its
+    # own, only its `stale` leftovers are.
+    OWNS_NOTHING: ClassVar[bool] = False
 
     # -- identity ------------------------------------------------------------------------------
     def name(self, ctx: Context) -> str:

@@ -135,6 +135,7 @@ class TargetHealth(Resource):
 
     group_step: str = "service"
     kind: ClassVar[str] = "target group"
+    OWNS_NOTHING: ClassVar[bool] = True  # the group is the service step's row in a plan
     ready: ClassVar[WaitFor | None] = WaitFor(
         read=lambda ctx, found: {**_read_health(ctx, found), "want": found["want"]},
         status=_healthy, done=frozenset({"healthy"}), failed=frozenset({"deleted"}),
