@@ -159,12 +159,11 @@ class Engine:
         missing: dict[str, str] = {}
         try:
             for resource in self.graph().order():
-                if resource.step in missing:
-                    continue
                 found = resource.find(self.ctx) if resource.wanted(self.ctx) else None
                 if found is None:
                     if resource.wanted(self.ctx):
-                        missing[resource.step] = f"{resource.kind} {resource.name(self.ctx)}"
+                        missing.setdefault(resource.step,
+                                           f"{resource.kind} {resource.name(self.ctx)}")
                     continue
                 resource.record(self.ctx, found)
                 resource.publish(self.ctx, found)
