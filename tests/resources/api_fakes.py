@@ -1,5 +1,5 @@
-"""A Context on a fake AWS layer for the resource unit tests: canned answers per operation,
-every call recorded, no moto."""
+"""A Context for the API Gateway resources' unit tests: the access config, the backend's
+outputs handed on, on the fake AWS layer of resources/fakes.py."""
 
 from __future__ import annotations
 
@@ -8,39 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from access_fixtures import ACCESS_CONFIG
+from resources.fakes import FakeAws
 
 from gatewayproxy import config
 from gatewayproxy.context import Context, Outputs
 from gatewayproxy.errors import AwsError
 from gatewayproxy.state import State
-
-
-class FakeAws:
-    region = "eu-west-1"
-    account_id = "123456789012"
-
-    def __init__(self, answers: dict[str, Any] | None = None) -> None:
-        self.answers = answers or {}
-        self.sent: list[tuple[str, dict[str, Any]]] = []
-
-    def call(self, service: str, operation: str, /, **params: Any) -> Any:
-        self.sent.append((operation, params))
-        answer = self.answers.get(operation, {})
-        if isinstance(answer, AwsError):
-            raise answer
-        return answer(params) if callable(answer) else answer
-
-    def find(self, service: str, operation: str, /, **params: Any) -> Any:
-        try:
-            return self.call(service, operation, **params)
-        except AwsError as exc:
-            if exc.code in ("NotFoundException", "ResourceNotFoundException"):
-                return None
-            raise
-
-    def pages(self, service: str, operation: str, /, *, items: str, token: str,
-              **params: Any) -> Any:
-        return iter(self.call(service, operation, **params).get(items) or [])
 
 
 def not_found(operation: str) -> AwsError:

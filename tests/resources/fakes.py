@@ -9,6 +9,7 @@ from typing import Any
 from conftest import CONFIG
 
 import gatewayproxy.steps  # noqa: F401 - the steps first, as the engine imports them
+from gatewayproxy.aws import is_not_found
 from gatewayproxy.config import parse
 from gatewayproxy.context import Context
 from gatewayproxy.errors import AwsError
@@ -16,6 +17,12 @@ from gatewayproxy.state import State
 
 
 class FakeAws:
+    """Answers each operation from `answers` (a value, a function of the parameters, or an
+    AwsError to raise); `find` is None where the real layer's is (gatewayproxy.aws)."""
+
+    region = "eu-west-1"
+    account_id = "123456789012"
+
     def __init__(self, answers: dict[str, Any] | None = None) -> None:
         self.answers = dict(answers or {})
         self.sent: list[tuple[str, dict[str, Any]]] = []
@@ -31,9 +38,13 @@ class FakeAws:
         try:
             return self.call(service, operation, **params)
         except AwsError as exc:
-            if exc.code.endswith("NotFound"):
+            if is_not_found(exc) or exc.code.endswith("NotFound"):
                 return None
             raise
+
+    def pages(self, service: str, operation: str, /, *, items: str, token: str,
+              **params: Any) -> Any:
+        return iter(self.call(service, operation, **params).get(items) or [])
 
     @property
     def operations(self) -> list[str]:
