@@ -79,6 +79,9 @@ class Context:
     # Reads that serve a whole family of resources for one command (ec2.Family): one
     # describe of the stack's subnets answers every subnet's lookup, in every step.
     reads: dict[str, Any] = field(default_factory=dict)
+    # The command the engine runs ("up", "down", "plan", "status", "import"): a description
+    # whose leftovers depend on it says so (e.g. `down` deletes every target group).
+    command: str = ""
     reads_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property

@@ -24,6 +24,7 @@ from gatewayproxy.errors import (
     AwsError,
     Cancelled,
     GatewayProxyError,
+    NotOurs,
     StepFailed,
     WouldWrite,
     WrongTargetError,
@@ -106,6 +107,7 @@ class Engine:
 
     # -- commands --------------------------------------------------------------------------
     def up(self) -> RunResult:
+        self.ctx.command = "up"
         self.check_target()
         self.check()
         self.claim_target()
@@ -116,6 +118,7 @@ class Engine:
         return result
 
     def down(self) -> RunResult:
+        self.ctx.command = "down"
         self.check_target()
         graph = self.graph()
         run = _Run(self, graph, "down")
@@ -126,6 +129,7 @@ class Engine:
 
     def plan(self) -> list[ResourceChange]:
         """What `up` would do, resource by resource, without a single write or state change."""
+        self.ctx.command = "plan"
         self.check_target()
         aws, outputs = self.ctx.aws, self.ctx.outputs
         real_state = self.ctx.state
@@ -151,6 +155,7 @@ class Engine:
         Each resource is looked up as `up` would; whatever is found is recorded. Returns, per
         step that is not complete, the first resource it lacks.
         """
+        self.ctx.command = "import"
         self.check_target()
         self.claim_target()
         aws, outputs = self.ctx.aws, self.ctx.outputs
@@ -176,6 +181,7 @@ class Engine:
         return missing
 
     def status(self) -> list[StepStatus]:
+        self.ctx.command = "status"
         self.check_target()
         grouped = self.graph().steps_of()
         report = []
@@ -323,7 +329,11 @@ class _Run:
     # -- down --------------------------------------------------------------------------------
     def remove(self, resource: Resource) -> None:
         ctx = self.ctx
-        found = resource.find(ctx)
+        try:
+            found = resource.find(ctx)
+        except NotOurs as exc:  # another stack's (or nobody's) under our name: leave it
+            ctx.report(resource.step, f"left alone: {exc}")
+            found = None
         items = ([found] if found else []) + resource.stale(ctx)
         for item in items:
             self._delete(resource, item, name=resource.name(ctx) if item is found

@@ -54,3 +54,8 @@ class StepFailed(GatewayProxyError):
                          f"run `{resume}` to resume")
         self.step = step
         self.cause = cause
+
+
+class NotOurs(GatewayProxyError):
+    """A resource of our name that carries another stack's tag (or none): `up` refuses it,
+    `down` leaves it alone and deletes the rest."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from gatewayproxy.context import Context
-from gatewayproxy.errors import GatewayProxyError
+from gatewayproxy.errors import NotOurs
 from gatewayproxy.resources import api_access, log_groups
 from gatewayproxy.resources.base import FieldChange, Found, Resource
 
@@ -34,7 +34,7 @@ class AccessLogGroup(Resource):
         if not ctx.owns(tags):
             if not self.wanted(ctx):
                 return None  # not ours: left alone
-            raise GatewayProxyError(f"log group {self.name(ctx)} exists but is not stack "
+            raise NotOurs(f"log group {self.name(ctx)} exists but is not stack "
                                     f"{ctx.stack}'s")
         return dict(found)
 

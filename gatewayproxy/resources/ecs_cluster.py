@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from gatewayproxy import arns
 from gatewayproxy.context import Context
-from gatewayproxy.errors import AwsError, GatewayProxyError
+from gatewayproxy.errors import AwsError, NotOurs
 from gatewayproxy.resources.base import Found, Health, Resource
 from gatewayproxy.resources.common import ignore_missing
 
@@ -49,7 +49,7 @@ class EcsCluster(Resource):
         found = ctx.aws.call("ecs", "describe_clusters", clusters=[name], include=["TAGS"])
         active = [c for c in found["clusters"] if c["status"] == "ACTIVE"]
         if active and not ctx.owns(active[0].get("tags", [])):
-            raise GatewayProxyError(f"ECS cluster {name} exists but is not stack {ctx.stack}'s")
+            raise NotOurs(f"ECS cluster {name} exists but is not stack {ctx.stack}'s")
         return dict(active[0]) if active else None
 
     def create(self, ctx: Context) -> Found:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from gatewayproxy.context import Context
-from gatewayproxy.errors import GatewayProxyError
+from gatewayproxy.errors import NotOurs
 from gatewayproxy.resources.base import UNKNOWN, FieldChange, Found, Health, Resource, WaitFor
 from gatewayproxy.resources.common import ignore_missing
 from gatewayproxy.resources.ecs_cluster import SLR_NOT_READY
@@ -99,7 +99,7 @@ class EcsService(Resource):
     def find(self, ctx: Context) -> Found | None:
         service = describe(ctx)
         if service is not None and not ctx.owns(service.get("tags", [])):
-            raise GatewayProxyError(f"ECS service {service_name(ctx)} is not stack {ctx.stack}'s")
+            raise NotOurs(f"ECS service {service_name(ctx)} is not stack {ctx.stack}'s")
         return service
 
     def diff(self, ctx: Context, found: Found) -> list[FieldChange]:

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from gatewayproxy import arns
 from gatewayproxy.context import Context, tag_value
-from gatewayproxy.errors import GatewayProxyError
+from gatewayproxy.errors import NotOurs
 from gatewayproxy.resources.base import FieldChange, Found, Health, Resource
 
 EXECUTION_POLICY = arns.managed_policy("service-role/AmazonECSTaskExecutionRolePolicy")
@@ -60,7 +60,7 @@ def find_role(ctx: Context, memo: str, strict: bool = True) -> Found | None:
         ctx.outputs.publish(memo, known)
     if known and not known["ours"]:
         if strict:
-            raise GatewayProxyError(f"IAM role {known['RoleName']} exists but is not tagged as "
+            raise NotOurs(f"IAM role {known['RoleName']} exists but is not tagged as "
                                     f"stack {ctx.stack}'s in {ctx.aws.region}; rename the stack "
                                     "or remove the role")
         return None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from gatewayproxy.context import Context
-from gatewayproxy.errors import AwsError, GatewayProxyError
+from gatewayproxy.errors import AwsError, NotOurs
 from gatewayproxy.resources.common import ignore_missing
 
 RETENTION_DAYS = 30  # logs kept forever bill forever
@@ -22,7 +22,7 @@ def find_ours(ctx: Context, name: str) -> dict[str, Any] | None:
     found = find(ctx, name)
     if found is not None and not ctx.owns(
             ctx.aws.call("logs", "list_tags_log_group", logGroupName=name)["tags"]):
-        raise GatewayProxyError(f"log group {name} exists but is not stack {ctx.stack}'s")
+        raise NotOurs(f"log group {name} exists but is not stack {ctx.stack}'s")
     return found
 
 
@@ -43,7 +43,7 @@ def ensure(ctx: Context, step: str, key: str, name: str, resource: str) -> None:
                 raise
         found = {}
     elif not ctx.owns(ctx.aws.call("logs", "list_tags_log_group", logGroupName=name)["tags"]):
-        raise GatewayProxyError(f"log group {name} exists but is not stack {ctx.stack}'s")
+        raise NotOurs(f"log group {name} exists but is not stack {ctx.stack}'s")
     ctx.state.record(step, key, name)
     if found.get("retentionInDays") != RETENTION_DAYS:
         keep_for_retention(ctx, name)

@@ -91,7 +91,11 @@ class NatGateway(Resource):
         if live is not None or not recorded:
             return live
         found = describe(ctx, {"NatGatewayId": recorded})
-        return found if found is not None and found["State"] == "failed" else None
+        # `down` cut short after the delete: wait for it again, or the Elastic IP it still
+        # holds cannot be released ("Deleting a public NAT gateway disassociates its Elastic IP
+        # address, but does not release the address": DeleteNatGateway).
+        dead = {"failed", "deleting"} if ctx.command == "down" else {"failed"}
+        return found if found is not None and found["State"] in dead else None
 
     def diff(self, ctx: Context, found: Found) -> list[FieldChange]:
         if found["State"] == "failed":

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from gatewayproxy.context import Context
-from gatewayproxy.errors import GatewayProxyError
+from gatewayproxy.errors import NotOurs
 from gatewayproxy.resources.base import FieldChange, Found, Health, Resource, WaitFor
 
 CROSS_ZONE = "load_balancing.cross_zone.enabled"
@@ -34,7 +34,7 @@ def find(ctx: Context, arn: str | None) -> Found | None:
         return None
     tags = ctx.aws.call("elbv2", "describe_tags", ResourceArns=[nlb["LoadBalancerArn"]])
     if not ctx.owns(tags["TagDescriptions"][0]["Tags"]):
-        raise GatewayProxyError(f"a load balancer named {nlb_name(ctx)} exists but is not "
+        raise NotOurs(f"a load balancer named {nlb_name(ctx)} exists but is not "
                                 f"stack {ctx.stack}'s; rename the stack or delete it")
     return nlb
 
@@ -50,8 +50,13 @@ class Nlb(Resource):
 
     subnets_output: str = "private_subnet.subnets"
     kind: ClassVar[str] = "NLB"
+    # Right after the create, DescribeLoadBalancers may not know it yet: "not yet", not gone
+    # (terraform-provider-aws #15214: ALB/NLB creation occasionally fails on eventual
+    # consistency).
     ready: ClassVar[WaitFor | None] = WaitFor(
-        read=lambda ctx, found: describe(ctx, LoadBalancerArns=[found["LoadBalancerArn"]]),
+        read=lambda ctx, found: ctx.aws.call(
+            "elbv2", "describe_load_balancers", LoadBalancerArns=[found["LoadBalancerArn"]],
+            retry=("LoadBalancerNotFound",))["LoadBalancers"][0],
         status=_state, done=frozenset({"active"}), failed=frozenset({"failed", "deleted"}),
         reason=lambda found: str((found or {}).get("State", {}).get("Reason") or ""))
     gone: ClassVar[WaitFor | None] = WaitFor(

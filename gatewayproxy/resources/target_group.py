@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from gatewayproxy.context import Context
-from gatewayproxy.errors import GatewayProxyError
+from gatewayproxy.errors import GatewayProxyError, NotOurs
 from gatewayproxy.resources.base import FieldChange, Found, Health, Resource, WaitFor
 
 DEREGISTRATION = "deregistration_delay.timeout_seconds"
@@ -29,7 +29,7 @@ def find_group(ctx: Context) -> Found | None:
     arn = groups[0]["TargetGroupArn"]
     tags = ctx.aws.call("elbv2", "describe_tags", ResourceArns=[arn])["TagDescriptions"]
     if not ctx.owns(tags[0]["Tags"]):
-        raise GatewayProxyError(f"a target group named {name} exists but is not stack "
+        raise NotOurs(f"a target group named {name} exists but is not stack "
                                 f"{ctx.stack}'s")
     return dict(groups[0])
 
@@ -98,6 +98,19 @@ class TargetGroup(Resource):
 
     def delete(self, ctx: Context, found: Found) -> None:
         delete_group(ctx, found["TargetGroupArn"])
+
+    def stale(self, ctx: Context) -> list[Found]:
+        """`down`: every other group of the stack too (an old port's, after a port change cut
+        short, or after the port was edited in the config). In `up` the old port's group goes
+        only once the service moved off it: TargetHealth's leftovers."""
+        if ctx.command != "down":
+            return []
+        found = find_group(ctx)  # this port's: deleted as the resource itself
+        keep = found["TargetGroupArn"] if found else None
+        return [g for g in our_groups(ctx) if g["TargetGroupArn"] != keep]
+
+    def stale_name(self, ctx: Context, found: Found) -> str:
+        return str(found["TargetGroupName"])
 
 
 def target_health(ctx: Context, arn: str) -> tuple[int, int, list[str]]:
@@ -173,6 +186,8 @@ class TargetHealth(Resource):
         raise GatewayProxyError(f"target group {group_name(ctx)} was not made")
 
     def stale(self, ctx: Context) -> list[Found]:
+        if ctx.command == "down":
+            return []  # the groups' own description deletes them all, after the listener
         # The group in use is the one handed on (in a plan of a port change: none yet, so the
         # recorded old one is stale too); the recorded one only when nothing was handed on.
         current = ctx.outputs.get(f"{self.group_step}.target_group_arn")

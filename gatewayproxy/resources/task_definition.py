@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from gatewayproxy.context import Context
-from gatewayproxy.errors import AwsError, GatewayProxyError
+from gatewayproxy.errors import AwsError, NotOurs
 from gatewayproxy.resources.base import UNKNOWN, FieldChange, Found, Health, Resource
 
 
@@ -65,7 +65,7 @@ def latest(ctx: Context, of: str) -> Found | None:
             return None
         raise
     if not ctx.owns(found.get("tags", [])):
-        raise GatewayProxyError(f"task definition family {family(ctx)} exists but is not "
+        raise NotOurs(f"task definition family {family(ctx)} exists but is not "
                                 f"stack {ctx.stack}'s")
     definition: Found = found["taskDefinition"]
     return definition if definition.get("status", "ACTIVE") == "ACTIVE" else None

@@ -65,7 +65,9 @@ def resources(ctx: Context) -> list[Resource]:
     logs = AccessLogGroup(NAME, "access_log_group", needs=(API,), retire_after=(STAGE,))
     nodes.append(logs)
     stage_needs = (API, *BACKEND, *(f"{NAME}.{n.key}" for n in nodes[1:] if n is not logs))
-    nodes.append(api_stage.ApiStage(NAME, "deployment_id", needs=(
+    # A renamed stage's old one goes once the usage plan is bound to the new one.
+    nodes.append(api_stage.ApiStage(NAME, "deployment_id", retire_after=(f"{NAME}.usage_plan_id",),
+                                    needs=(
         *stage_needs, *((f"{NAME}.access_log_group",) if ctx.config.access_logs else ()))))
     nodes.append(usage_plan.UsagePlan(NAME, "usage_plan_id", needs=(STAGE,)))
     permissions = [lambda_permission.LambdaPermission(
