@@ -4,7 +4,7 @@ same config writes nothing and a run cut short redeploys."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from gatewayproxy.context import Context
@@ -20,7 +20,6 @@ class ApiStage(Resource):
     no longer used, see `on_ready`)."""
 
     kind: ClassVar[str] = "API stage"
-    _leftovers: list[Found] | None = field(default=None, init=False, repr=False)
 
     def name(self, ctx: Context) -> str:
         return ctx.config.stage
@@ -85,8 +84,6 @@ class ApiStage(Resource):
         return {**stage, **done, "deploymentId": deployment["id"]}
 
     def stale(self, ctx: Context) -> list[Found]:
-        if self._leftovers is not None:
-            return self._leftovers
         api_id = api.api_id(ctx)
         if api_id is None:
             return []

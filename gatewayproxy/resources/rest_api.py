@@ -180,10 +180,9 @@ def deployed_hash(ctx: Context) -> str | None:
 def in_sync(ctx: Context) -> bool:
     """The stage says everything the config wants is deployed: nothing to read or write.
 
-    Also in `down` (nothing publishes the backend there, while `up` converges the routes only
-    once the NLB and the VPC link published theirs): deleting the API deletes its paths and
-    methods, so none is read or deleted one by one."""
-    if not ctx.outputs.planning and ctx.outputs.get("vpc_link.id") is None:
+    Also in `down` (deleting the API deletes its paths and methods, so none is read or deleted
+    one by one) and in `status` (the stage's health covers them)."""
+    if ctx.command in ("down", "status"):
         return True
     return deployed_hash(ctx) == digest(ctx)
 
