@@ -281,7 +281,7 @@ class _Run:
             # What is no longer wanted provides nothing: a reader does not wait for it (it
             # waits for its readers instead: it goes once they have moved off it).
             return {w for w in self.graph.up_waits(nid)
-                    if self.ids[w.removesuffix(graphs.EXISTS)].wanted(self.ctx)}
+                    if self.ids[_bare(w)].wanted(self.ctx)}
         return _done(graphs.retire_after(self.graph, resource)) | _done(self.graph.readers[nid])
 
     # -- up ----------------------------------------------------------------------------------

@@ -6,7 +6,9 @@ Each step module declares its resources with `resources(ctx)`, and each resource
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from types import ModuleType
 
 from gatewayproxy import steps
 from gatewayproxy.context import Context
@@ -64,9 +66,10 @@ class Graph:
         return grouped
 
 
-def build(ctx: Context) -> Graph:
+def build(ctx: Context, modules: Sequence[ModuleType] | None = None) -> Graph:
+    """The graph of `modules`' resources (every step by default; tests drive one alone)."""
     nodes: list[Resource] = []
-    for module in steps.ORDER:
+    for module in steps.ORDER if modules is None else modules:
         nodes.extend(module.resources(ctx))
     ids = {node_id(r) for r in nodes}
     by_step: dict[str, set[str]] = {}

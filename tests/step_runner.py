@@ -8,28 +8,16 @@ from types import ModuleType
 
 from gatewayproxy.context import Context
 from gatewayproxy.engine import Engine, RunResult, _Run
-from gatewayproxy.graph import EXISTS, Graph, node_id
+from gatewayproxy.graph import build, node_id
 from gatewayproxy.progress import Reporter
-
-
-def _graph(ctx: Context, module: ModuleType) -> Graph:
-    nodes = module.resources(ctx)
-    ids = {node_id(r) for r in nodes}
-    needs = {node_id(r): {n.removesuffix(EXISTS) for n in r.needs} & ids for r in nodes}
-    early = {node_id(r): {n.removesuffix(EXISTS) for n in r.needs if n.endswith(EXISTS)} & ids
-             for r in nodes}
-    readers: dict[str, set[str]] = {nid: set() for nid in needs}
-    for nid, deps in needs.items():
-        for dep in deps:
-            readers[dep].add(nid)
-    return Graph(nodes, needs, readers, early)
 
 
 def _run(ctx: Context, module: ModuleType, command: str) -> RunResult:
     report = ctx.report
     engine = Engine(ctx, Reporter(io.StringIO(), ()), sequential=True)
     ctx.report = report
-    graph = _graph(ctx, module)
+    graph = build(ctx, [module])
+    ctx.command = command
     run = _Run(engine, graph, command)
     if command == "up":
         return run.execute(run.converge, run.up_waits)
