@@ -111,6 +111,9 @@ class Config:
     memory: int = 512
     desired_count: int = 1
     environment: dict[str, str] = field(default_factory=dict)
+    # [container.secrets]: variable name -> Secrets Manager or SSM parameter ARN (issue 11 parses
+    # it; issue 12's endpoints read it: secretsmanager/ssm endpoints only when secrets exist).
+    secrets: dict[str, str] = field(default_factory=dict)
     vpc_cidr: str = "10.0.0.0/16"
     availability_zones: int = 2
     stage: str = "prod"
