@@ -85,6 +85,7 @@ class Route:
     auth: str = "none"  # none | api_key | iam
     function: str | None = None  # a Lambda function ARN or name; None: the service
     throttle: Throttle | None = None
+    timeout_ms: int | None = None  # the integration's timeoutInMillis; None: AWS's 29000
 
     @property
     def target(self) -> str:
@@ -97,6 +98,23 @@ class Route:
     @property
     def path_parameters(self) -> tuple[str, ...]:
         return tuple(p.strip("{}+") for p in self.parts if p.startswith("{"))
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """The target group's health check ([container.health_check]) and the service's grace.
+    No `path`: TCP checks on the traffic port (what every stack had before)."""
+
+    path: str | None = None
+    matcher: str = "200-399"
+    interval: int = 10
+    healthy_threshold: int = 2
+    unhealthy_threshold: int = 2
+    grace_period: int = 60
+
+    @property
+    def protocol(self) -> str:
+        return "HTTP" if self.path else "TCP"
 
 
 @dataclass(frozen=True)
@@ -124,6 +142,8 @@ class Config:
     vpc_link: str = "v1"
     autoscaling: Autoscaling | None = None
     path: Path | None = None
+    health_check: HealthCheck = HealthCheck()
+    allow_long_timeout: bool = False
 
     @property
     def uses_api_keys(self) -> bool:
@@ -136,11 +156,13 @@ class Config:
 
 _SCHEMA: dict[str, set[str]] = {
     "stack": {"name", "region"},
-    "container": {"image", "port", "cpu", "memory", "desired_count", "environment", "autoscaling"},
+    "container": {"image", "port", "cpu", "memory", "desired_count", "environment", "autoscaling",
+                  "health_check"},
     "network": {"vpc_cidr", "availability_zones"},
-    "api": {"stage", "routes", "throttle", "usage_plan", "access_logs", "vpc_link"},
+    "api": {"stage", "routes", "throttle", "usage_plan", "access_logs", "vpc_link",
+            "allow_long_timeout"},
 }
-ROUTE_KEYS = ("auth", "lambda", "methods", "path", "throttle")
+ROUTE_KEYS = ("auth", "lambda", "methods", "path", "throttle", "timeout_ms")
 
 
 def load(path: Path) -> Config:
@@ -245,13 +267,13 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Config:
     if vpc_link not in VPC_LINKS:
         raise ConfigError(f"api.vpc_link {vpc_link!r} must be \"v1\" or \"v2\"")
     autoscaling = _autoscaling(container.get("autoscaling"), desired)
-    return Config(
+    return _parse_health_and_timeouts(raw, Config(
         name=name, region=region, image=image, port=port, cpu=cpu, memory=memory,
         desired_count=desired, environment=dict(environment), vpc_cidr=str(net),
         availability_zones=azs, stage=stage, routes=routes, throttle=throttle,
         usage_plan=usage_plan, access_logs=access_logs, vpc_link=vpc_link,
         autoscaling=autoscaling, path=path,
-    )
+    ))
 
 
 def _table(raw: Any, where: str, known: set[str]) -> dict[str, Any]:
@@ -430,3 +452,83 @@ def _integer(table: dict[str, Any], section: str, key: str, default: int, low: i
     if not low <= value <= high:
         raise ConfigError(f"{section}.{key} {value} is out of range ({low} to {high})")
     return value
+
+
+# -- issue 13: health checks and integration timeouts --------------------------------------------
+HEALTH_CHECK_KEYS = {"path", "matcher", "interval", "healthy_threshold", "unhealthy_threshold",
+                     "grace_period"}
+# "You can set a timeout value starting at 50 milliseconds up to 29 seconds" (API Gateway, 2017);
+# since June 2024 "You can raise the integration timeout to greater than 29 seconds for Regional
+# REST APIs and private REST APIs, but this might require a reduction in your account-level
+# throttle quota limit" (What's New, 2024-06-04): a Service Quotas increase, up to 300000 ms
+# (terraform-provider-aws #37859). Our APIs are REGIONAL.
+TIMEOUT_MS = (50, 29_000)
+LONG_TIMEOUT_MS = 300_000
+MATCHER = re.compile(r"^\d{3}(-\d{3})?$")
+
+
+def _parse_health_and_timeouts(raw: dict[str, Any], config: Config) -> Config:
+    """[container.health_check], each route's timeout_ms and api.allow_long_timeout."""
+    from dataclasses import replace
+
+    api = raw.get("api", {})
+    allow_long = api.get("allow_long_timeout", False)
+    if not isinstance(allow_long, bool):
+        raise ConfigError("api.allow_long_timeout must be true or false")
+    routes = tuple(replace(route, timeout_ms=_timeout(item, f"api.routes[{i}]", allow_long))
+                   for i, (route, item) in enumerate(zip(config.routes, api.get("routes") or [],
+                                                         strict=False)))
+    health = _health_check(raw.get("container", {}).get("health_check"))
+    return replace(config, routes=routes or config.routes, health_check=health,
+                   allow_long_timeout=allow_long)
+
+
+def _timeout(item: dict[str, Any], where: str, allow_long: bool) -> int | None:
+    if "timeout_ms" not in item:
+        return None
+    low, high = TIMEOUT_MS
+    value = _integer(item, where, "timeout_ms", high, low, LONG_TIMEOUT_MS)
+    if value > high and not allow_long:
+        raise ConfigError(f"{where}.timeout_ms {value} is above API Gateway's {high} ms: longer "
+                          "needs a quota increase (Service Quotas: \"Maximum integration timeout "
+                          "in milliseconds\"), then set api.allow_long_timeout = true")
+    return value
+
+
+def _health_check(raw: Any) -> HealthCheck:
+    if raw is None:
+        return HealthCheck()
+    where = "container.health_check"
+    table = _table(raw, where, HEALTH_CHECK_KEYS)
+    path = table.get("path")
+    if path is not None and (not isinstance(path, str) or not path.startswith("/")
+                             or len(path) > 1024 or any(c.isspace() for c in path)):
+        raise ConfigError(f"{where}.path must be a URL path starting with '/' (up to 1024 "
+                          "characters, no spaces)")
+    if "matcher" in table and path is None:
+        raise ConfigError(f"{where}.matcher needs {where}.path: TCP health checks have no "
+                          "HTTP status codes")
+    matcher = table.get("matcher", "200-399")
+    _check_matcher(matcher, f"{where}.matcher")
+    # ModifyTargetGroup: HealthCheckIntervalSeconds 5 to 300; the threshold counts 2 to 10.
+    interval = _integer(table, where, "interval", 10, 5, 300)
+    healthy = _integer(table, where, "healthy_threshold", 2, 2, 10)
+    unhealthy = _integer(table, where, "unhealthy_threshold", 2, 2, 10)
+    # CreateService healthCheckGracePeriodSeconds: 0 to 2147483647.
+    grace = _integer(table, where, "grace_period", 60, 0, 2_147_483_647)
+    return HealthCheck(path, matcher, interval, healthy, unhealthy, grace)
+
+
+def _check_matcher(matcher: Any, where: str) -> None:
+    """"200", "200,202" or "200-299"; a Network Load Balancer's HTTP checks take codes from 200
+    to 599 (ELBv2 Matcher.HttpCode)."""
+    rule = "codes like \"200\", \"200,204\" or \"200-399\", each from 200 to 599"
+    if not isinstance(matcher, str) or not matcher:
+        raise ConfigError(f"{where} must be a string of {rule}")
+    for part in matcher.split(","):
+        if not MATCHER.fullmatch(part):
+            raise ConfigError(f"{where} {matcher!r}: use {rule}")
+        low, _, high = part.partition("-")
+        codes = (int(low), int(high or low))
+        if not all(200 <= c <= 599 for c in codes) or codes[0] > codes[1]:
+            raise ConfigError(f"{where} {matcher!r}: use {rule}")

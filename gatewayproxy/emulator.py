@@ -197,8 +197,47 @@ def patch_moto_subnet_zone_ids() -> None:
     SubnetBackend._gatewayproxy_patched = True  # type: ignore[attr-defined]
 
 
+def patch_moto_health_checks() -> None:
+    """Keep what moto drops: an ECS service's `healthCheckGracePeriodSeconds` (CreateService,
+    UpdateService; DescribeServices answers it, as AWS's Service shape has it), and the
+    `Matcher` ModifyTargetGroup sends to a TCP group switching to HTTP checks (moto keeps a
+    matcher only for HTTP groups, so every plan would see it changed)."""
+    from moto.ecs.responses import EC2ContainerServiceResponse
+    from moto.elbv2.responses import ELBV2Response
+
+    if getattr(EC2ContainerServiceResponse, "_gatewayproxy_grace", False):
+        return
+
+    def keeping_grace(original: Any) -> Any:
+        def handler(self: Any) -> Any:
+            answer = original(self)
+            grace = self._get_param("healthCheckGracePeriodSeconds")
+            if grace is not None:
+                service = answer.result["service"]
+                service.health_check_grace_period_seconds = int(grace)
+            return answer
+        return handler
+
+    original_modify = ELBV2Response.modify_target_group
+
+    def modify_target_group(self: Any) -> Any:
+        answer = original_modify(self)
+        codes = self._get_param("Matcher.HttpCode")
+        group = self.elbv2_backend.target_groups.get(self._get_param("TargetGroupArn"))
+        if codes is not None and group is not None:
+            group.matcher = {"HttpCode": codes}
+        return answer
+
+    for name in ("create_service", "update_service"):
+        setattr(EC2ContainerServiceResponse, name,
+                keeping_grace(getattr(EC2ContainerServiceResponse, name)))
+    ELBV2Response.modify_target_group = modify_target_group  # type: ignore[method-assign]
+    EC2ContainerServiceResponse._gatewayproxy_grace = True  # type: ignore[attr-defined]
+
+
 def patch_moto() -> None:
     """Everything that makes moto a faithful enough AWS for gatewayproxy."""
+    patch_moto_health_checks()
     patch_moto_ecs()
     patch_moto_iam()
     patch_moto_apigateway()

@@ -12,7 +12,9 @@ from gatewayproxy.context import Context
 from gatewayproxy.resources import rest_api as api
 from gatewayproxy.resources.base import FieldChange, Found, Health, Resource
 
-IN_SYNC = {"in_sync": True}  # what find answers when the stage's hash covers it
+IN_SYNC = {"in_sync": True}
+TIMEOUT = "timeoutInMillis"  # PutIntegration: 50 to 29000 ms unless the quota was raised
+DEFAULT_TIMEOUT_MS = 29_000  # what find answers when the stage's hash covers it
 
 
 def path_key(path: str) -> str:
@@ -131,8 +133,14 @@ class ApiMethod(_Held):
                    if old[field] != new[field]]
         if changes:
             return changes
-        fields = integration_fields(found.get("methodIntegration") or {}, want["integration"])
-        return [FieldChange("integration", ", ".join(fields) or "parameters", "as in the config")]
+        integration = found.get("methodIntegration") or {}
+        fields = integration_fields(integration, want["integration"])
+        timeout = ([FieldChange("timeout_ms", timeout_of(integration), timeout_of(want["integration"]))]
+                   if TIMEOUT in fields else [])
+        fields = [f for f in fields if f != TIMEOUT]
+        return timeout + ([FieldChange("integration", ", ".join(fields) or "parameters",
+                                             "as in the config")]
+                          if fields or not timeout else [])
 
     def create(self, ctx: Context) -> Found:
         resource = api.resources_by_path(ctx)[self._route.path]
@@ -186,8 +194,14 @@ def integration_fields(integration: dict[str, Any], want: dict[str, Any]) -> lis
     """The integration fields (put_integration's names) AWS has otherwise than `want` (e.g.
     connectionId after a VPC link switch; moto leaves it out of get_method, so there every
     private integration reads as changed once the stage's hash differs)."""
-    return [k for k in want if k not in ("requestParameters", "integrationHttpMethod")
-            and integration.get(k) != want[k]]
+    fields = [k for k in want if k not in ("requestParameters", "integrationHttpMethod", TIMEOUT)
+              and integration.get(k) != want[k]]
+    return fields + ([TIMEOUT] if timeout_of(integration) != timeout_of(want) else [])
+
+
+def timeout_of(integration: dict[str, Any]) -> int:
+    """The integration's timeout in ms: AWS's default, 29000, when none was sent."""
+    return int(integration.get(TIMEOUT) or DEFAULT_TIMEOUT_MS)
 
 
 def as_spec(current: dict[str, Any]) -> dict[str, Any]:

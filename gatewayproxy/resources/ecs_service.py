@@ -14,6 +14,9 @@ from gatewayproxy.resources.common import ignore_missing
 from gatewayproxy.resources.ecs_cluster import SLR_NOT_READY
 
 TIMEOUT = 20 * 60
+# [container.health_check] grace_period: healthCheckGracePeriodSeconds (CreateService,
+# UpdateService: 0 to 2147483647), how long ECS ignores failing ELB health checks of a new task.
+GRACE = "health_check.grace_period"
 
 
 def service_name(ctx: Context) -> str:
@@ -118,6 +121,9 @@ class EcsService(Resource):
         if current != balancers(ctx, ctx.outputs.need(f"{self.step}.target_group_arn")):
             old = current[0]["containerPort"] if current else None
             changes.append(FieldChange("port", old, ctx.config.port))
+        grace = ctx.config.health_check.grace_period
+        if found.get("healthCheckGracePeriodSeconds", grace) != grace:
+            changes.append(FieldChange(GRACE, found.get("healthCheckGracePeriodSeconds"), grace))
         return changes
 
     def create(self, ctx: Context) -> Found:
@@ -137,7 +143,8 @@ class EcsService(Resource):
             serviceName=service_name(ctx), taskDefinition=definition,
             desiredCount=ctx.config.desired_count, launchType="FARGATE",
             networkConfiguration=network, loadBalancers=balancers(ctx, group_arn),
-            healthCheckGracePeriodSeconds=60, propagateTags="SERVICE",
+            healthCheckGracePeriodSeconds=ctx.config.health_check.grace_period,
+            propagateTags="SERVICE",
             enableECSManagedTags=True, clientToken=str(token), tags=tags,
             # Without the circuit breaker a crash-looping container never reports FAILED.
             deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True,
@@ -157,6 +164,8 @@ class EcsService(Resource):
         if "port" in fields:
             params["loadBalancers"] = balancers(ctx, ctx.outputs.need(
                 f"{self.step}.target_group_arn"))
+        if GRACE in fields:
+            params["healthCheckGracePeriodSeconds"] = ctx.config.health_check.grace_period
         ctx.report(self.step, "; ".join(f"{c.field}: {c.old} -> {c.new}" for c in changes))
         return dict(ctx.aws.call("ecs", "update_service", cluster=ctx.outputs.need("cluster.name"),
                                  service=service_name(ctx), **params)["service"])

@@ -74,6 +74,8 @@ def method_spec(route: Route, method: str, backend: dict[str, Any],
                 functions: dict[str, str]) -> dict[str, Any]:
     integration = (_lambda_integration(functions[route.function]) if route.function
                    else _service_integration(route, method, backend))
+    if route.timeout_ms is not None:  # unset: AWS's default (29000), and the hash as before
+        integration["timeoutInMillis"] = route.timeout_ms
     return {"method": {"authorizationType": AUTHORIZATION[route.auth],
                        "apiKeyRequired": route.auth == "api_key",
                        "requestParameters": {f"method.request.path.{p}": True

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from gatewayproxy.config import HealthCheck
 from gatewayproxy.context import Context
 from gatewayproxy.errors import GatewayProxyError, NotOurs
 from gatewayproxy.resources.base import FieldChange, Found, Health, Resource, WaitFor
@@ -56,7 +57,8 @@ def delete_group(ctx: Context, arn: str) -> None:
 
 @dataclass
 class TargetGroup(Resource):
-    """TCP, IP targets (Fargate's awsvpc), TCP health checks on the traffic port every 10 s."""
+    """TCP, IP targets (Fargate's awsvpc), health checks on the traffic port: TCP every 10 s
+    unless [container.health_check] says otherwise (a path: HTTP)."""
 
     kind: ClassVar[str] = "target group"
 
@@ -73,24 +75,35 @@ class TargetGroup(Resource):
         attributes = ctx.aws.call("elbv2", "describe_target_group_attributes",
                                   TargetGroupArn=found["TargetGroupArn"])["Attributes"]
         current = {a["Key"]: a["Value"] for a in attributes}.get(DEREGISTRATION)
-        return ([] if current == DRAIN_SECONDS
-                else [FieldChange("deregistration_delay", current, DRAIN_SECONDS)])
+        drain = ([] if current == DRAIN_SECONDS
+                 else [FieldChange("deregistration_delay", current, DRAIN_SECONDS)])
+        return health_check_changes(ctx, found) + drain
 
     def create(self, ctx: Context) -> Found:
         group = dict(ctx.aws.call(
             "elbv2", "create_target_group", Name=group_name(ctx), Protocol="TCP",
             Port=ctx.config.port, VpcId=ctx.outputs.need("cluster.vpc_id"), TargetType="ip",
-            HealthCheckEnabled=True, HealthCheckProtocol="TCP", HealthCheckPort="traffic-port",
-            HealthCheckIntervalSeconds=10, HealthyThresholdCount=2, UnhealthyThresholdCount=2,
+            HealthCheckEnabled=True, HealthCheckPort="traffic-port",
+            **health_check_params(ctx.config.health_check),
             Tags=ctx.tag_list("target_group", f"target-group-{ctx.config.port}"),
         )["TargetGroups"][0])
         self.record(ctx, group)
         return self.update(ctx, group, [])
 
     def update(self, ctx: Context, found: Found, changes: list[FieldChange]) -> Found:
-        ctx.aws.call("elbv2", "modify_target_group_attributes",
-                     TargetGroupArn=found["TargetGroupArn"],
-                     Attributes=[{"Key": DEREGISTRATION, "Value": DRAIN_SECONDS}])
+        """Health checks in place: "You can update the health check settings for your target
+        group at any time" (ELB guide, "Update the health check settings of a Network Load
+        Balancer target group"), TCP to HTTP and back included. `changes` empty: just made."""
+        fields = {c.field for c in changes}
+        if fields & set(HEALTH_FIELDS.values()):
+            found = dict(ctx.aws.call("elbv2", "modify_target_group",
+                                      TargetGroupArn=found["TargetGroupArn"],
+                                      **health_check_params(ctx.config.health_check)
+                                      )["TargetGroups"][0])
+        if not changes or "deregistration_delay" in fields:
+            ctx.aws.call("elbv2", "modify_target_group_attributes",
+                         TargetGroupArn=found["TargetGroupArn"],
+                         Attributes=[{"Key": DEREGISTRATION, "Value": DRAIN_SECONDS}])
         return found
 
     def publish(self, ctx: Context, found: Found) -> None:
@@ -113,15 +126,63 @@ class TargetGroup(Resource):
         return str(found["TargetGroupName"])
 
 
-def target_health(ctx: Context, arn: str) -> tuple[int, int, list[str]]:
-    """(healthy, registered, reasons of the unhealthy ones)."""
+# What the config's [container.health_check] names each setting, and its ELBv2 name.
+HEALTH_FIELDS = {"HealthCheckPath": "health_check.path", "Matcher": "health_check.matcher",
+                 "HealthCheckIntervalSeconds": "health_check.interval",
+                 "HealthyThresholdCount": "health_check.healthy_threshold",
+                 "UnhealthyThresholdCount": "health_check.unhealthy_threshold"}
+TCP_WORDS = "(TCP)"  # how plan shows "no path": TCP checks
+
+
+def health_check_params(check: HealthCheck) -> dict[str, Any]:
+    """CreateTargetGroup / ModifyTargetGroup's health check: HTTP with a path and a matcher,
+    else TCP (which takes neither). The timeout is AWS's default (TCP 10 s, HTTP 6 s) but
+    never above the interval."""
+    params: dict[str, Any] = {
+        "HealthCheckProtocol": check.protocol, "HealthCheckIntervalSeconds": check.interval,
+        "HealthCheckTimeoutSeconds": min(check.interval, 6 if check.path else 10),
+        "HealthyThresholdCount": check.healthy_threshold,
+        "UnhealthyThresholdCount": check.unhealthy_threshold}
+    if check.path:
+        params |= {"HealthCheckPath": check.path, "Matcher": {"HttpCode": check.matcher}}
+    return params
+
+
+def _health_check_words(values: dict[str, Any]) -> dict[str, Any]:
+    """{config field: value} of a group (DescribeTargetGroups) or of health_check_params."""
+    http = values.get("HealthCheckProtocol") == "HTTP"
+    words = {HEALTH_FIELDS[key]: values.get(key) for key in
+             ("HealthCheckIntervalSeconds", "HealthyThresholdCount", "UnhealthyThresholdCount")}
+    words["health_check.path"] = values.get("HealthCheckPath") if http else TCP_WORDS
+    words["health_check.matcher"] = (values.get("Matcher") or {}).get("HttpCode") if http else None
+    return {k: int(v) if isinstance(v, str) and v.isdigit() else v for k, v in words.items()}
+
+
+def health_check_changes(ctx: Context, found: Found) -> list[FieldChange]:
+    """The health check settings AWS has otherwise than [container.health_check] says."""
+    have = _health_check_words(found)
+    want = _health_check_words(health_check_params(ctx.config.health_check))
+    return [FieldChange(field, have[field], want[field]) for field in HEALTH_FIELDS.values()
+            if have[field] != want[field]]
+
+
+def targets(ctx: Context, arn: str) -> list[dict[str, Any]]:
+    """Each registered target: id, port, state, and AWS's reason and description when it is
+    not healthy (DescribeTargetHealth)."""
     found = ctx.aws.call("elbv2", "describe_target_health",
                          TargetGroupArn=arn)["TargetHealthDescriptions"]
-    states = [t["TargetHealth"] for t in found]
-    healthy = sum(1 for s in states if s.get("State") == "healthy")
-    reasons = sorted({s.get("Description") or s.get("Reason") or s.get("State", "?")
-                      for s in states if s.get("State") != "healthy"})
-    return healthy, len(states), reasons
+    return [{"id": t.get("Target", {}).get("Id"), "port": t.get("Target", {}).get("Port"),
+             "state": t["TargetHealth"].get("State"), "reason": t["TargetHealth"].get("Reason"),
+             "description": t["TargetHealth"].get("Description")} for t in found]
+
+
+def target_health(ctx: Context, arn: str) -> tuple[int, int, list[str]]:
+    """(healthy, registered, reasons of the unhealthy ones)."""
+    found = targets(ctx, arn)
+    healthy = sum(1 for t in found if t["state"] == "healthy")
+    reasons = sorted({t["description"] or t["reason"] or t["state"] or "?"
+                      for t in found if t["state"] != "healthy"})
+    return healthy, len(found), reasons
 
 
 def _read_health(ctx: Context, found: Found) -> Found:
