@@ -309,6 +309,36 @@ def status(options: Options, as_json: bool, watch: bool) -> None:
     _fail_if_unread(report)
 
 
+@main.command()
+@stack_options
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the hops as a JSON list of {hop, ok, detail, ...}.")
+@handle_errors
+def doctor(options: Options, as_json: bool) -> None:
+    """Walk a request's way hop by hop (API, stage, routes, VPC link, NLB, listener, targets,
+    service, stopped tasks, logs) and say which hop is broken and why. Exit 0 when every hop
+    is ok, 1 otherwise.
+
+    \b
+    Example:
+      gatewayproxy doctor
+      gatewayproxy doctor --json | jq '.[] | select(.ok | not)'
+    """
+    from gatewayproxy import doctor as doctor_module
+
+    session = StackSession.open(options)
+    session.check_target()
+    session.ctx.command = "doctor"
+    hops = doctor_module.examine(session.ctx)
+    if as_json:
+        click.echo(json.dumps([h.as_json() for h in hops], indent=2, default=str))
+    else:
+        for line in doctor_module.lines(hops):
+            click.echo(line)
+    if not all(h.ok for h in hops):
+        raise SystemExit(1)
+
+
 def _fail_if_unread(report: list[Any]) -> None:
     """Unhealthy exits 0 (a finding); a step AWS would not let us read exits 1 (no finding)."""
     unread = [s.name for s in report if "error" in s.details]
