@@ -47,7 +47,7 @@ class Hop:
 
 def real_aws(ctx: Context) -> bool:
     """Only against AWS itself (no endpoint URL: not the sandbox, not a test's emulator)."""
-    return not ctx.aws.endpoint_url
+    return not ctx.aws.endpoint_url and not ctx.aws.emulated
 
 
 def examine(ctx: Context) -> list[Hop]:
@@ -250,7 +250,7 @@ def _service(ctx: Context, service: Found | None) -> Hop:
                     "desired": d.get("desiredCount")} for d in service.get("deployments", [])]
     rollout = primary.get("rolloutState", "?")
     running, desired = service["runningCount"], service["desiredCount"]
-    detail = (f"{running}/{desired} running, deployment {primary.get('id')} {rollout}"
+    detail = (f"{running}/{desired} running, rollout {rollout}"
               + (f": {primary['rolloutStateReason']}" if rollout == "FAILED" else "")
               + (f"; {len(deployments) - 1} older deployment(s) draining"
                  if len(deployments) > 1 else ""))

@@ -196,8 +196,8 @@ def test_a_failed_rollout_fails_the_service_hop(tmp_path: Path) -> None:
          "rolloutStateReason": "ECS deployment circuit breaker: tasks failed to start."}]}
     hop = doctor._service(ctx, failed)
     assert not hop.ok
-    assert hop.detail == ("0/2 running, deployment ecs-svc/new FAILED: ECS deployment circuit "
-                          "breaker: tasks failed to start.")
+    assert hop.detail == ("0/2 running, rollout FAILED: ECS deployment circuit breaker: tasks "
+                          "failed to start.")
 
 
 def test_an_integration_that_misses_the_link_is_named(tmp_path: Path) -> None:
