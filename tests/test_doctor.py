@@ -263,3 +263,18 @@ def test_the_test_invocation_fills_path_parameters(tmp_path: Path) -> None:
     assert [p for op, p in aws.sent if op == "test_invoke_method"] == [{
         "restApiId": "api1", "resourceId": "res7", "httpMethod": "GET",
         "pathWithQueryString": "/teams/doctor"}]
+
+
+def test_a_failed_v2_link_is_named_with_its_message(tmp_path: Path) -> None:
+    """Both generations: v2 reads apigatewayv2's GetVpcLink (VpcLinkStatus and its message)."""
+    ctx, aws = context(tmp_path, {"get_vpc_link": {
+        "VpcLinkId": "l2", "VpcLinkStatus": "FAILED",
+        "VpcLinkStatusMessage": "subnet-0123 does not exist"}})
+    ctx.config = dataclasses.replace(ctx.config, vpc_link="v2")
+    ctx.state.record("vpc_link", "vpc_link_v2_id", "l2")
+    link, hop = doctor._vpc_link(ctx)
+    assert link is not None and not hop.ok
+    assert hop.detail == "VPC link (v2) l2 FAILED: subnet-0123 does not exist"
+    assert hop.data == {"id": "l2", "generation": "v2", "status": "FAILED",
+                        "status_message": "subnet-0123 does not exist"}
+    assert aws.sent == [("get_vpc_link", {"VpcLinkId": "l2"})]
