@@ -111,7 +111,7 @@ def _keep_capacity_provider_strategy() -> None:
         return service
 
     responses.EC2ContainerServiceResponse.create_service = create_service  # type: ignore[method-assign]
-    models.EC2ContainerServiceBackend.update_service = update_service  # type: ignore[method-assign]
+    models.EC2ContainerServiceBackend.update_service = update_service  # type: ignore[method-assign,assignment]
 
 
 def _use_strategy(service: Any, strategy: list[dict[str, Any]]) -> None:
