@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 from gatewayproxy.config import SECRET_ARN, Config, secret_base_arn, secret_region
 from gatewayproxy.context import Context
 from gatewayproxy.errors import ConfigError
-from gatewayproxy.resources.base import FieldChange, Found, Health, Resource
+from gatewayproxy.resources.base import FieldChange, Found, Health, Resource, WaitFor
 from gatewayproxy.resources.iam_role import find_role, role_name
 
 POLICY_NAME = "gatewayproxy-secrets"
@@ -88,11 +88,36 @@ def _allowed(document: dict[str, Any]) -> list[str]:
     return sorted(pairs)
 
 
+def _read_back(ctx: Context, found: Found) -> Found | None:
+    """GetRolePolicy again, noting whether IAM answers the document just put."""
+    answer = ctx.aws.find("iam", "get_role_policy", RoleName=found["RoleName"],
+                          PolicyName=POLICY_NAME)
+    if answer is None:
+        return None
+    return {**answer, "current": _allowed(_document(answer)) == _allowed(found["PolicyDocument"])}
+
+
+def _propagation(found: Any) -> str:
+    if found is None:
+        return "not visible yet"
+    if found.get("written"):
+        return "written"
+    return "current" if found.get("current", True) else "not visible yet"
+
+
 @dataclass
 class SecretsPolicy(Resource):
-    """Reads the role from `<step>.role` (what ExecutionRole found or made)."""
+    """Reads the role from `<step>.role` (what ExecutionRole found or made).
+
+    IAM is eventually consistent ("Changes that I make are not always immediately visible",
+    IAM User Guide): after a put, `up` reads the policy back until IAM answers the new document
+    before the service (which needs this step) starts tasks that read the secrets. ECS's own
+    view may lag a few seconds more; a task that fails to read a secret then is started again
+    by the service scheduler."""
 
     kind: ClassVar[str] = "IAM role policy"
+    ready: ClassVar[WaitFor | None] = WaitFor(read=_read_back, status=_propagation,
+                                              done=frozenset({"current"}), timeout=120)
 
     def name(self, ctx: Context) -> str:
         return f"{role_name(ctx)}/{POLICY_NAME}"
@@ -104,7 +129,12 @@ class SecretsPolicy(Resource):
         return found["PolicyName"]
 
     def find(self, ctx: Context) -> Found | None:
-        """On our role only (a role of our name that is not ours was refused by `check`)."""
+        """On our role only (a role of our name that is not ours was refused by `check`). A
+        stack that never had one (nothing recorded: `create` records before it writes) is not
+        asked about it, except by `down`, which must leave the role deletable whatever the
+        state says."""
+        if not self.wanted(ctx) and not self.recorded(ctx) and ctx.command != "down":
+            return None
         role = find_role(ctx, f"{self.step}.role", strict=False)
         if not role:
             return None
@@ -118,9 +148,10 @@ class SecretsPolicy(Resource):
         return [] if have == want else [FieldChange("allows", have, want)]
 
     def create(self, ctx: Context) -> Found:
-        found = self._put(ctx)
-        self.record(ctx, found)
-        return found
+        """The name is known before the put: recorded first, so a crash right after the put
+        still leaves the state naming it (a later `up` without secrets then deletes it)."""
+        self.record(ctx, {"PolicyName": POLICY_NAME})
+        return self._put(ctx)
 
     def update(self, ctx: Context, found: Found, changes: list[FieldChange]) -> Found:
         """PutRolePolicy replaces the document of a policy of that name."""
@@ -130,7 +161,8 @@ class SecretsPolicy(Resource):
         document = policy_document(ctx.config)
         ctx.aws.call("iam", "put_role_policy", RoleName=role_name(ctx), PolicyName=POLICY_NAME,
                      PolicyDocument=json.dumps(document))
-        return {"RoleName": role_name(ctx), "PolicyName": POLICY_NAME, "PolicyDocument": document}
+        return {"RoleName": role_name(ctx), "PolicyName": POLICY_NAME, "PolicyDocument": document,
+                "written": True}
 
     def delete(self, ctx: Context, found: Found) -> None:
         ctx.aws.find("iam", "delete_role_policy", RoleName=found["RoleName"],

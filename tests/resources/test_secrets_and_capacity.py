@@ -403,3 +403,38 @@ def test_cost_uses_spot_and_arm_rates_and_splits_mixed() -> None:
         pytest.approx(3 * 730 * arm)
     text = cost.describe(cost.estimate(parsed('capacity = "spot"\n'), "us-east-1"), "us-east-1")
     assert any("typical recent Spot price (it varies)" in line for line in text)
+
+
+def test_up_reads_a_put_policy_back_before_the_service_may_start(tmp_path: Path) -> None:
+    """IAM is eventually consistent: the policy is ready once IAM answers the new document."""
+    ctx, aws = ctx_of(tmp_path, with_options())
+    resource = role_policy.SecretsPolicy("task_definition", "secrets_policy")
+    wait = resource.ready
+    assert wait is not None
+    written = resource.create(ctx)
+    assert wait.status(written) == "written"  # a put is never taken as seen
+    document = role_policy.policy_document(ctx.config)
+    aws.answers["get_role_policy"] = policy_answer({"Version": "2012-10-17", "Statement": []})
+    assert wait.status(wait.read(ctx, written)) == "not visible yet"
+    aws.answers["get_role_policy"] = policy_answer(document)
+    assert wait.status(wait.read(ctx, written)) in wait.done
+    assert wait.status(policy_answer(document)) in wait.done  # found unchanged: no read
+
+
+def test_a_stack_without_secrets_is_not_asked_about_the_policy_but_down_looks(
+        tmp_path: Path) -> None:
+    missing = AwsError("GetRolePolicy", "NoSuchEntity", "not attached")
+    ctx, aws = ctx_of(tmp_path, CONFIG, {"get_role_policy": missing})
+    ctx.outputs.publish("task_definition.role", {"RoleName": "r", "ours": True})
+    resource = role_policy.SecretsPolicy("task_definition", "secrets_policy")
+    for command in ("up", "plan", "status"):
+        ctx.command = command
+        assert resource.find(ctx) is None
+    assert aws.sent == []
+    ctx.command = "down"
+    assert resource.find(ctx) is None
+    assert aws.operations == ["get_role_policy"]
+    ctx.command = "up"
+    ctx.state.record("task_definition", "secrets_policy", role_policy.POLICY_NAME)
+    resource.find(ctx)  # recorded (e.g. a crash right after the put): looked for, to delete
+    assert aws.operations == ["get_role_policy"] * 2
