@@ -183,3 +183,35 @@ def test_a_secret_in_another_region_stops_up_before_any_write(
             "stack's region"]
         assert writes(calls) == []
     assert not any(inventory(REGION).values())
+
+
+def test_the_sandbox_keeps_a_strategy_and_refuses_what_aws_refuses(moto_account: None) -> None:
+    """The emulator's ECS: a service's strategy is kept (no launch type with it); a strategy
+    with a launch type, or with a provider the cluster lacks, is refused as on AWS."""
+    ec2 = boto3.client("ec2", region_name=REGION)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(VpcId=vpc, GroupName="g", Description="d")["GroupId"]
+    ecs = boto3.client("ecs", region_name=REGION)
+    ecs.create_cluster(clusterName="plain")
+    ecs.create_cluster(clusterName="spot", capacityProviders=["FARGATE", "FARGATE_SPOT"])
+    ecs.register_task_definition(family="f", cpu="256", memory="512",
+                                 containerDefinitions=[{"name": "app", "image": "x"}])
+    spot = [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]
+    base = {"serviceName": "s", "taskDefinition": "f", "desiredCount": 1,
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": [subnet],
+                                                             "securityGroups": [group]}}}
+    for cluster, extra in (("spot", {"launchType": "FARGATE"}), ("plain", {})):
+        with pytest.raises(ecs.exceptions.InvalidParameterException):
+            ecs.create_service(cluster=cluster, capacityProviderStrategy=spot, **base, **extra)
+    made = ecs.create_service(cluster="spot", capacityProviderStrategy=spot, **base)["service"]
+    assert made["capacityProviderStrategy"] == spot and "launchType" not in made
+    ecs.create_service(cluster="plain", launchType="FARGATE", **base)
+    with pytest.raises(ecs.exceptions.InvalidParameterException):
+        ecs.update_service(cluster="plain", service="s", capacityProviderStrategy=spot,
+                           forceNewDeployment=True)
+    moved = ecs.update_service(cluster="spot", service="s", forceNewDeployment=True,
+                               capacityProviderStrategy=[{"capacityProvider": "FARGATE",
+                                                          "weight": 1}])["service"]
+    assert moved["capacityProviderStrategy"][0]["capacityProvider"] == "FARGATE"
+    assert "launchType" not in moved
