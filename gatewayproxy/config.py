@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +132,9 @@ class Config:
     # [container.secrets]: variable name -> Secrets Manager or SSM parameter ARN (issue 11 parses
     # it; issue 12's endpoints read it: secretsmanager/ssm endpoints only when secrets exist).
     secrets: dict[str, str] = field(default_factory=dict)
+    registry_credentials: str | None = None  # a Secrets Manager secret ARN (issue 11)
+    architecture: str = "x86_64"  # x86_64 | arm64
+    capacity: str = "on_demand"  # on_demand | spot | mixed
     vpc_cidr: str = "10.0.0.0/16"
     availability_zones: int = 2
     stage: str = "prod"
@@ -157,7 +160,8 @@ class Config:
 _SCHEMA: dict[str, set[str]] = {
     "stack": {"name", "region"},
     "container": {"image", "port", "cpu", "memory", "desired_count", "environment", "autoscaling",
-                  "health_check"},
+                  "health_check", "secrets", "registry_credentials", "architecture",
+                  "capacity"},
     "network": {"vpc_cidr", "availability_zones"},
     "api": {"stage", "routes", "throttle", "usage_plan", "access_logs", "vpc_link",
             "allow_long_timeout"},
@@ -267,13 +271,13 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Config:
     if vpc_link not in VPC_LINKS:
         raise ConfigError(f"api.vpc_link {vpc_link!r} must be \"v1\" or \"v2\"")
     autoscaling = _autoscaling(container.get("autoscaling"), desired)
-    return _parse_health_and_timeouts(raw, Config(
+    return _parse_health_and_timeouts(raw, _parse_container_options(container, Config(
         name=name, region=region, image=image, port=port, cpu=cpu, memory=memory,
         desired_count=desired, environment=dict(environment), vpc_cidr=str(net),
         availability_zones=azs, stage=stage, routes=routes, throttle=throttle,
         usage_plan=usage_plan, access_logs=access_logs, vpc_link=vpc_link,
         autoscaling=autoscaling, path=path,
-    ))
+    )))
 
 
 def _table(raw: Any, where: str, known: set[str]) -> dict[str, Any]:
@@ -532,3 +536,87 @@ def _check_matcher(matcher: Any, where: str) -> None:
         codes = (int(low), int(high or low))
         if not all(200 <= c <= 599 for c in codes) or codes[0] > codes[1]:
             raise ConfigError(f"{where} {matcher!r}: use {rule}")
+
+
+# -- [container.secrets], registry_credentials, architecture, capacity (issue 11) -------------
+ARCHITECTURES = ("x86_64", "arm64")
+CAPACITIES = ("on_demand", "spot", "mixed")
+_REGION = r"[a-z]{2,4}(?:-[a-z]+)+-\d"
+# A Secrets Manager secret's ARN; ECS also takes `:json-key:version-stage:version-id` after it
+# (any of the three may be empty), "Pass Secrets Manager secrets through Amazon ECS environment
+# variables", docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html
+SECRET_ARN = re.compile(rf"^(arn:{PARTITION}:secretsmanager:({_REGION}):\d{{12}}:secret:"
+                        r"[A-Za-z0-9/_+=.@-]{1,512})((?::[^:\s]*){1,3})?$")
+# An SSM parameter's ARN: ECS takes a bare name only for a parameter of the task's region, and the
+# IAM policy needs the ARN anyway, so only ARNs ("Pass Systems Manager parameters through Amazon
+# ECS environment variables"). A path `/a/b` has the ARN `parameter/a/b`.
+PARAMETER_ARN = re.compile(rf"^arn:{PARTITION}:ssm:({_REGION}):\d{{12}}:parameter/"
+                           r"[A-Za-z0-9_.\-/]{1,2048}$")
+SECRET_RULE = (f"arn:{PARTITION}:secretsmanager:REGION:ACCOUNT:secret:NAME[:json-key:version-stage:"
+               f"version-id] or arn:{PARTITION}:ssm:REGION:ACCOUNT:parameter/NAME")
+
+
+def secret_region(arn: str) -> str:
+    """The region an accepted secret or parameter ARN lives in."""
+    return arn.split(":")[3]
+
+
+def secret_base_arn(arn: str) -> str:
+    """The ARN the execution role must be allowed to read: a Secrets Manager reference's secret
+    without ECS's json-key / version suffix; a parameter's ARN as it is."""
+    found = SECRET_ARN.fullmatch(arn)
+    return found.group(1) if found else arn
+
+
+def _parse_container_options(container: dict[str, Any], cfg: Config) -> Config:
+    """[container.secrets], registry_credentials, architecture and capacity: checked here, but
+    the regions of the ARNs against the stack's only in the task_definition step's check (the
+    region may come from the profile)."""
+    secrets = _secrets(container.get("secrets", {}), cfg.environment)
+    credentials = _registry_credentials(container.get("registry_credentials"))
+    architecture = _choice(container, "architecture", ARCHITECTURES)
+    capacity = _choice(container, "capacity", CAPACITIES)
+    if architecture == "arm64" and capacity != "on_demand":
+        # "Linux tasks with the ARM64 architecture don't support the Fargate Spot capacity
+        # provider" (Amazon ECS, "AWS Fargate capacity providers").
+        raise ConfigError(f'container.architecture = "arm64" cannot run with container.capacity '
+                          f'= "{capacity}": Fargate Spot runs only x86_64 tasks (use capacity = '
+                          '"on_demand" or architecture = "x86_64")')
+    return replace(cfg, secrets=secrets, registry_credentials=credentials,
+                   architecture=architecture, capacity=capacity)
+
+
+def _registry_credentials(raw: Any) -> str | None:
+    """A whole secret (no json-key or version: ECS's repositoryCredentials takes the secret)."""
+    if raw is None:
+        return None
+    found = SECRET_ARN.fullmatch(raw) if isinstance(raw, str) else None
+    if found is None or found.group(3):
+        raise ConfigError(f"container.registry_credentials {raw!r} must be a Secrets Manager "
+                          f"secret ARN (arn:{PARTITION}:secretsmanager:REGION:ACCOUNT:secret:NAME) "
+                          "holding the registry's username and password")
+    return raw
+
+
+def _secrets(raw: Any, environment: dict[str, str]) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        raise ConfigError('container.secrets must be a table of NAME = "ARN"')
+    for key, arn in raw.items():
+        where = f"container.secrets.{key}"
+        if not ENV_NAME.fullmatch(key):
+            raise ConfigError(f"container.secrets: {key!r} is not a valid variable name")
+        if key in environment:
+            raise ConfigError(f"{where} is also in container.environment: a variable is either "
+                              "plain or secret, not both")
+        if not isinstance(arn, str) or not (SECRET_ARN.fullmatch(arn)
+                                            or PARAMETER_ARN.fullmatch(arn)):
+            raise ConfigError(f"{where} {arn!r} is not a secret ARN ({SECRET_RULE})")
+    return dict(raw)
+
+
+def _choice(container: dict[str, Any], key: str, choices: tuple[str, ...]) -> str:
+    value = container.get(key, choices[0])
+    if value not in choices:
+        raise ConfigError(f"container.{key} {value!r} must be one of "
+                          + ", ".join(f'"{c}"' for c in choices))
+    return str(value)

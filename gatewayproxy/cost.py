@@ -41,10 +41,6 @@ def estimate(cfg: Config, region: str) -> Estimate | None:
     if table is None:
         return None
     hours = data["hours_per_month"]
-    vcpu = cfg.cpu / 1024
-    memory_gb = cfg.memory / 1024
-    tasks = cfg.desired_count
-    fargate_hour = vcpu * table["fargate_vcpu_hour"] + memory_gb * table["fargate_gb_hour"]
     lines = (
         Line("NAT gateway", table["nat_gateway_hour"] * hours,
              f"1 x ${table['nat_gateway_hour']}/h, plus data processed"),
@@ -52,8 +48,7 @@ def estimate(cfg: Config, region: str) -> Estimate | None:
              f"1 x ${table['public_ipv4_hour']}/h"),
         Line("Network Load Balancer", table["nlb_hour"] * hours,
              f"1 x ${table['nlb_hour']}/h, plus LCUs"),
-        Line("Fargate tasks", fargate_hour * tasks * hours,
-             f"{tasks} x ({vcpu:g} vCPU, {memory_gb:g} GB) = ${fargate_hour:.4f}/h each"),
+        *fargate_lines(cfg, table, hours),
         Line("API Gateway (REST)", None,
              f"${table['rest_api_million_requests']:.2f} per million requests"),
     )
@@ -71,3 +66,25 @@ def describe(found: Estimate | None, region: str) -> list[str]:
     total = f"${found.total:,.2f}"
     rows.append(f"  {'total before traffic':<22} {total:>10}")
     return rows
+
+
+def fargate_lines(cfg: Config, table: dict[str, Any], hours: float) -> list[Line]:
+    """The tasks at container.architecture's rates, on container.capacity: on_demand, spot,
+    or mixed (the first task on-demand, the rest on Spot, as the service's strategy places
+    them). Spot rates are typical recent prices: Fargate Spot's price moves."""
+    vcpu, memory_gb, tasks = cfg.cpu / 1024, cfg.memory / 1024, cfg.desired_count
+    size = f"({vcpu:g} vCPU, {memory_gb:g} GB)"
+    prefix = "fargate_arm" if cfg.architecture == "arm64" else "fargate"
+    regular = vcpu * table[f"{prefix}_vcpu_hour"] + memory_gb * table[f"{prefix}_gb_hour"]
+    spot = vcpu * table["fargate_spot_vcpu_hour"] + memory_gb * table["fargate_spot_gb_hour"]
+    on_demand = {"on_demand": tasks, "spot": 0, "mixed": min(tasks, 1)}[cfg.capacity]
+    lines = []
+    if on_demand or cfg.capacity == "on_demand":
+        name = "Fargate tasks (ARM64)" if cfg.architecture == "arm64" else "Fargate tasks"
+        lines.append(Line(name, regular * on_demand * hours,
+                          f"{on_demand} x {size} = ${regular:.4f}/h each"))
+    if tasks - on_demand or cfg.capacity == "spot":
+        lines.append(Line("Fargate Spot tasks", spot * (tasks - on_demand) * hours,
+                          f"{tasks - on_demand} x {size} = ${spot:.4f}/h each, a typical "
+                          "recent Spot price (it varies)"))
+    return lines

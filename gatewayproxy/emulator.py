@@ -24,6 +24,7 @@ def patch_moto_ecs() -> None:
     backend_class = models.EC2ContainerServiceBackend
     if getattr(backend_class, "_gatewayproxy_patched", False):
         return
+    _keep_capacity_provider_strategy()  # first: the patches below wrap its update_service
     original_init = models.Service.__init__
     original_create = backend_class.create_service
     original_update = backend_class.update_service
@@ -63,6 +64,61 @@ def patch_moto_ecs() -> None:
     backend_class.update_service = update  # type: ignore[method-assign]
     backend_class.delete_service = delete  # type: ignore[method-assign]
     backend_class._gatewayproxy_patched = True  # type: ignore[attr-defined]
+
+
+def _keep_capacity_provider_strategy() -> None:
+    """CreateService keeps its `capacityProviderStrategy` and then has no launch type, as on
+    AWS (moto drops the strategy and reports launchType EC2, so a Spot service would look
+    changed on every plan); UpdateService to a strategy drops the launch type. Like AWS, both at
+    once are refused, and so is a provider the cluster does not have (CreateService /
+    UpdateService, capacityProviderStrategy: "A capacity provider must be associated with the
+    cluster to be used in a capacity provider strategy")."""
+    from moto.ecs import exceptions, models, responses
+
+    original_create = responses.EC2ContainerServiceResponse.create_service
+    original_update = models.EC2ContainerServiceBackend.update_service
+
+    def refuse_unassociated(backend: Any, cluster: str, strategy: list[dict[str, Any]]) -> None:
+        have = set(backend._get_cluster(cluster).capacity_providers or [])
+        if {s["capacityProvider"] for s in strategy} - have:
+            raise exceptions.InvalidParameterException(
+                "The specified capacity provider strategy cannot contain a capacity provider "
+                "that is not associated with the cluster. Associate the capacity provider with "
+                "the cluster or specify a valid capacity provider and try again.")
+
+    def create_service(self: Any) -> Any:
+        strategy = self._get_param("capacityProviderStrategy")
+        cluster = self._get_param("cluster", "default")
+        if strategy and self._get_param("launchType"):
+            raise exceptions.InvalidParameterException(
+                "Specifying both a launch type and capacity provider strategy is not supported. "
+                "Remove one and try again.")
+        if strategy:
+            refuse_unassociated(self.ecs_backend, cluster, strategy)
+        answer = original_create(self)
+        if strategy:
+            service = self.ecs_backend._get_service(cluster, self._get_param("serviceName"))
+            _use_strategy(service, strategy)
+        return answer
+
+    def update_service(self: Any, properties: dict[str, Any]) -> Any:
+        strategy = properties.get("capacity_provider_strategy")
+        if strategy:
+            refuse_unassociated(self, properties.get("cluster", "default"), strategy)
+        service = original_update(self, properties)
+        if strategy:
+            _use_strategy(service, strategy)
+        return service
+
+    responses.EC2ContainerServiceResponse.create_service = create_service  # type: ignore[method-assign]
+    models.EC2ContainerServiceBackend.update_service = update_service  # type: ignore[method-assign,assignment]
+
+
+def _use_strategy(service: Any, strategy: list[dict[str, Any]]) -> None:
+    service.capacity_provider_strategy = strategy
+    service.launch_type = None
+    for deployment in service.deployments:
+        deployment.update(launchType=None, capacityProviderStrategy=strategy)
 
 
 # The AWS managed policies gatewayproxy attaches; loading moto's ~1,400 others costs a second

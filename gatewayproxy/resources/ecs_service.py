@@ -70,9 +70,54 @@ def _revision(arn: Any) -> Any:
     return arn.rsplit(":", 1)[-1] if isinstance(arn, str) else arn
 
 
+def _capacity(chosen: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """CreateService takes a launch type or a strategy, never both."""
+    return {"launchType": "FARGATE"} if chosen is None else {"capacityProviderStrategy": chosen}
+
+
 def balancers(ctx: Context, group_arn: Any) -> list[dict[str, Any]]:
     return [{"targetGroupArn": group_arn, "containerName": ctx.config.container_name,
              "containerPort": ctx.config.port}]
+
+
+# container.capacity as a capacity provider strategy. mixed is "1 on-demand, rest Spot": the
+# base puts the first task on FARGATE; weight 0 there and 1 on FARGATE_SPOT put every task
+# above the base on Spot ("Capacity provider strategies": only one provider may have a base; a
+# strategy needs one weight above 0).
+STRATEGIES: dict[str, list[dict[str, Any]]] = {
+    "on_demand": [{"capacityProvider": "FARGATE", "weight": 1}],
+    "spot": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}],
+    "mixed": [{"capacityProvider": "FARGATE", "base": 1, "weight": 0},
+              {"capacityProvider": "FARGATE_SPOT", "weight": 1}],
+}
+
+
+def _normal(strategy: list[dict[str, Any]]) -> list[tuple[str, int, int]]:
+    return sorted((s["capacityProvider"], s.get("base") or 0, s.get("weight") or 0)
+                  for s in strategy)
+
+
+def capacity_of(service: Found) -> str:
+    """The service's capacity in the config's words: the FARGATE launch type (no strategy) is
+    on_demand; a strategy that is none of ours is shown as its providers."""
+    strategy = service.get("capacityProviderStrategy") or []
+    if not strategy:
+        return "on_demand"
+    for name, ours in STRATEGIES.items():
+        if _normal(strategy) == _normal(ours):
+            return name
+    return "+".join(f"{p}:{b}/{w}" for p, b, w in _normal(strategy))
+
+
+def strategy(ctx: Context, found: Found | None) -> list[dict[str, Any]] | None:
+    """None: the FARGATE launch type (on_demand for a new service, or one already on it, as
+    every stack made before this option). A service that has a strategy keeps one: on_demand is
+    then FARGATE weight 1, a move between Fargate capacity providers that UpdateService allows
+    (going back to a launch type is documented only for newer APIs)."""
+    capacity = ctx.config.capacity
+    if capacity == "on_demand" and not (found or {}).get("capacityProviderStrategy"):
+        return None
+    return STRATEGIES[capacity]
 
 
 def _balancer(entry: dict[str, Any]) -> dict[str, Any]:
@@ -117,6 +162,8 @@ class EcsService(Resource):
         if ctx.config.autoscaling is None and found["desiredCount"] != ctx.config.desired_count:
             changes.append(FieldChange("desired_count", found["desiredCount"],
                                        ctx.config.desired_count))
+        if capacity_of(found) != ctx.config.capacity:
+            changes.append(FieldChange("capacity", capacity_of(found), ctx.config.capacity))
         current = [_balancer(b) for b in found.get("loadBalancers", [])]
         if current != balancers(ctx, ctx.outputs.need(f"{self.step}.target_group_arn")):
             old = current[0]["containerPort"] if current else None
@@ -141,7 +188,7 @@ class EcsService(Resource):
         service = dict(ctx.aws.call(
             "ecs", "create_service", cluster=ctx.outputs.need("cluster.name"),
             serviceName=service_name(ctx), taskDefinition=definition,
-            desiredCount=ctx.config.desired_count, launchType="FARGATE",
+            desiredCount=ctx.config.desired_count, **_capacity(strategy(ctx, None)),
             networkConfiguration=network, loadBalancers=balancers(ctx, group_arn),
             healthCheckGracePeriodSeconds=ctx.config.health_check.grace_period,
             propagateTags="SERVICE",
@@ -166,6 +213,11 @@ class EcsService(Resource):
                 f"{self.step}.target_group_arn"))
         if GRACE in fields:
             params["healthCheckGracePeriodSeconds"] = ctx.config.health_check.grace_period
+        if "capacity" in fields:
+            # A new strategy does not start a deployment by itself (UpdateService,
+            # capacityProviderStrategy): the tasks move onto it with a forced one.
+            params["capacityProviderStrategy"] = strategy(ctx, found)
+            params["forceNewDeployment"] = True
         ctx.report(self.step, "; ".join(f"{c.field}: {c.old} -> {c.new}" for c in changes))
         return dict(ctx.aws.call("ecs", "update_service", cluster=ctx.outputs.need("cluster.name"),
                                  service=service_name(ctx), **params)["service"])
@@ -187,4 +239,5 @@ class EcsService(Resource):
         return Health(stable(found), summary,
                       {"running": found["runningCount"], "desired": found["desiredCount"],
                        "pending": found["pendingCount"], "events": events,
+                       "capacity": capacity_of(found),
                        "task_definition": found["taskDefinition"]})

@@ -1,6 +1,7 @@
 """The Fargate task definition: one family per stack, a new revision per change.
 
-A change of image, cpu, memory, port or environment is an update (RegisterTaskDefinition makes
+A change of image, cpu, memory, port, environment, secrets, registry credentials or
+architecture is an update (RegisterTaskDefinition makes
 the next revision of the family); the service rolls onto it. `down` deregisters every ACTIVE
 revision of the family.
 """
@@ -37,7 +38,30 @@ def container_definition(ctx: Context) -> dict[str, Any]:
             "options": {"awslogs-group": log_group(ctx), "awslogs-region": ctx.aws.region,
                         "awslogs-stream-prefix": "app"},
         },
+        **container_options(ctx),
     }
+
+
+def container_options(ctx: Context) -> dict[str, Any]:
+    """`secrets` (name and ARN, never a value: ECS reads the value when a task starts) and
+    `repositoryCredentials`, only when the config has them, so a definition without them
+    compares equal to one registered before these options existed."""
+    cfg = ctx.config
+    options: dict[str, Any] = {}
+    if cfg.secrets:
+        options["secrets"] = [{"name": k, "valueFrom": v} for k, v in sorted(cfg.secrets.items())]
+    if cfg.registry_credentials:
+        options["repositoryCredentials"] = {"credentialsParameter": cfg.registry_credentials}
+    return options
+
+
+def runtime_platform(ctx: Context) -> dict[str, Any]:
+    """`runtimePlatform` for arm64 only: x86_64 Linux is Fargate's default when it is absent
+    (RegisterTaskDefinition, runtimePlatform), so the task definitions of stacks made before
+    this option keep comparing equal (no new revision, no redeployment)."""
+    if ctx.config.architecture != "arm64":
+        return {}
+    return {"runtimePlatform": {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"}}
 
 
 def desired_task_definition(ctx: Context, role_arn: str) -> dict[str, Any]:
@@ -50,6 +74,7 @@ def desired_task_definition(ctx: Context, role_arn: str) -> dict[str, Any]:
         "memory": str(cfg.memory),
         "executionRoleArn": role_arn,
         "containerDefinitions": [container_definition(ctx)],
+        **runtime_platform(ctx),
     }
 
 
@@ -84,11 +109,18 @@ def differences(current: Found, desired: dict[str, Any]) -> list[FieldChange]:
         ("port", _plain([p.get("containerPort") for p in have.get("portMappings", [])]),
          _plain([p["containerPort"] for p in want["portMappings"]])),
     ]
+    pairs += [
+        ("architecture", architecture(current), architecture(desired)),
+        ("registry_credentials", _credentials(have), _credentials(want)),
+    ]
     changed = [FieldChange(key, old, new) for key, old, new in pairs
                if old != new]
     environment = environment_change(_variables(have), _variables(want))
     if environment:
         changed.append(environment)
+    secrets = environment_change(secret_refs(have), secret_refs(want), "secrets")
+    if secrets:
+        changed.append(secrets)
     if not changed and not _matches(current, desired):
         changed.append(FieldChange("container settings", None, None))
     return changed
@@ -98,16 +130,33 @@ def _variables(container: dict[str, Any]) -> dict[str, str]:
     return {e["name"]: e.get("value", "") for e in container.get("environment") or []}
 
 
-def environment_change(old: dict[str, str], new: dict[str, str]) -> FieldChange | None:
+def secret_refs(container: dict[str, Any]) -> dict[str, str]:
+    """The container's secrets: variable name -> the ARN ECS reads it from."""
+    return {e["name"]: e.get("valueFrom", "") for e in container.get("secrets") or []}
+
+
+def architecture(definition: dict[str, Any]) -> str:
+    """In the config's words; no runtimePlatform means Fargate's default, x86_64."""
+    platform = definition.get("runtimePlatform") or {}
+    return str(platform.get("cpuArchitecture") or "X86_64").lower()
+
+
+def _credentials(container: dict[str, Any]) -> str | None:
+    return (container.get("repositoryCredentials") or {}).get("credentialsParameter")
+
+
+def environment_change(old: dict[str, str], new: dict[str, str],
+                       field: str = "environment") -> FieldChange | None:
     """`environment: added A; changed B; removed C`, or None. Only names: a value may be a
-    secret someone put there anyway, and plan and up output end up in CI logs."""
+    secret someone put there anyway, and plan and up output end up in CI logs (secrets: the
+    same words, though their ARNs are no secret)."""
     groups = [("added", sorted(new.keys() - old.keys())),
               ("changed", sorted(k for k in old.keys() & new.keys() if old[k] != new[k])),
               ("removed", sorted(old.keys() - new.keys()))]
     words = [f"{verb} {', '.join(names)}" for verb, names in groups if names]
     if not words:
         return None
-    return FieldChange("environment", sorted(old), "; ".join(words))
+    return FieldChange(field, sorted(old), "; ".join(words))
 
 
 def _plain(value: Any) -> Any:
@@ -164,8 +213,8 @@ class TaskDefinition(Resource):
     def update(self, ctx: Context, found: Found, changes: list[FieldChange]) -> Found:
         """A new revision of the family (a task definition is immutable); says why."""
         ctx.report(self.step, "new revision: " + ", ".join(
-            f"{c.field}: {c.old} -> {c.new}" if c.field != "environment" else f"environment: {c.new}"
-            for c in changes))
+            f"{c.field}: {c.new}" if c.field in ("environment", "secrets")
+            else f"{c.field}: {c.old} -> {c.new}" for c in changes))
         return self.create(ctx)
 
     def publish(self, ctx: Context, found: Found) -> None:
@@ -187,7 +236,12 @@ class TaskDefinition(Resource):
     def health(self, ctx: Context, found: Found) -> Health:
         image = found["containerDefinitions"][0]["image"]
         drift = image != ctx.config.image
+        container = found["containerDefinitions"][0]
         return Health(not drift, f"revision {found['revision']} {image}"
                                  + (" (config differs: run up)" if drift else ""),
-                      {"revision": found["revision"], "image": image})
+                      {"revision": found["revision"], "image": image,
+                       "architecture": architecture(found),
+                       # Names only; the values stay in Secrets Manager / SSM (never read).
+                       "secrets": sorted(secret_refs(container)),
+                       "registry_credentials": _credentials(container) is not None})
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from gatewayproxy.context import Context
 from gatewayproxy.errors import GatewayProxyError
-from gatewayproxy.resources import iam_role
+from gatewayproxy.resources import iam_role, role_policy
 from gatewayproxy.resources import log_group as log_groups
 from gatewayproxy.resources import task_definition as definitions
 from gatewayproxy.resources.base import Resource
@@ -38,6 +38,8 @@ __all__ = ["EXECUTION_POLICY", "NAME", "REGION_TAG", "GatewayProxyError",
 def resources(ctx: Context) -> list[Resource]:
     return [
         iam_role.ExecutionRole(NAME, "execution_role"),
+        # Before the service starts tasks that read the secrets (the service needs this step).
+        role_policy.SecretsPolicy(NAME, "secrets_policy", needs=(f"{NAME}.execution_role",)),
         log_groups.LogGroup(NAME, "log_group", group=log_group, tag="log-group"),
         definitions.TaskDefinition(NAME, "task_definition_arn",
                                    needs=(f"{NAME}.execution_role", f"{NAME}.log_group")),
@@ -45,7 +47,9 @@ def resources(ctx: Context) -> list[Resource]:
 
 
 def check(ctx: Context) -> None:
-    """Before any write: a role of our name that is not this region's stack's stops `up`."""
+    """Before any write: a role of our name that is not this region's stack's stops `up`, and
+    so does a secret in another region."""
+    role_policy.check_regions(ctx)
     iam_role.find_role(ctx, ROLE)
 
 
