@@ -410,6 +410,28 @@ def import_(options: Options) -> None:
                + ("" if complete else "; run `gatewayproxy up` to finish the stack"))
 
 
+@main.command()
+@stack_options
+@click.option("--json", "as_json", is_flag=True, help="Print the bare policy document (IAM JSON).")
+@handle_errors
+def policy(options: Options, as_json: bool) -> None:
+    """Print the IAM policy a CI role needs to run every command on this stack.
+
+    Exactly the actions the tool calls, scoped to the stack's names, its tag and its state
+    wherever AWS allows; a `# why` line says why each statement is as wide as it is.
+
+    \b
+    Example:
+      gatewayproxy policy
+      gatewayproxy policy --json > policy.json
+    """
+    from gatewayproxy import policy as policy_module
+
+    names = policy_module.names_for(StackSession.open(options))
+    click.echo(json.dumps(policy_module.document(names), indent=2) if as_json
+               else policy_module.text(names))
+
+
 @main.group()
 def sandbox() -> None:
     """A local AWS emulator on 127.0.0.1, to try gatewayproxy without an AWS account.
