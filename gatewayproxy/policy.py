@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from gatewayproxy.session import StackSession
 
 VERSION = "2012-10-17"
+# IAM's limit for one customer managed policy, whitespace not counted ("IAM and AWS STS quotas").
+MANAGED_POLICY_LIMIT = 6144
 # Every tag key the tool writes on create (context.tags, the IAM role's region tag, the API
 # keys' name tag, the account log role's tag): aws:TagKeys allows these and no other.
 TAG_KEYS = (STACK_TAG, STEP_TAG, RESOURCE_TAG, "Name", "gatewayproxy:region", "gatewayproxy:key")
@@ -598,11 +600,30 @@ def document(names: Names) -> dict[str, Any]:
     return {"Version": VERSION, "Statement": [body for _, body in statements(names)]}
 
 
+def size(doc: dict[str, Any]) -> int:
+    """What IAM counts against its limits: the characters other than whitespace."""
+    return len(json.dumps(doc, separators=(",", ":")))
+
+
+def parts(names: Names, limit: int = MANAGED_POLICY_LIMIT) -> list[dict[str, Any]]:
+    """The document cut into documents of at most `limit` characters each, statements whole
+    and in order: one managed policy each (IAM: "IAM and AWS STS quotas")."""
+    found: list[dict[str, Any]] = []
+    for body in document(names)["Statement"]:
+        if not found or size({**found[-1], "Statement": [*found[-1]["Statement"], body]}) > limit:
+            found.append({"Version": VERSION, "Statement": []})
+        found[-1]["Statement"].append(body)
+    return found
+
+
 def text(names: Names) -> str:
     """The document with a `# why` line above each statement (not JSON: --json is)."""
+    count = len(parts(names))
     lines = [f"# The IAM policy a CI role needs for stack {names.stack} in account "
              f"{names.account}, region {names.region}",
              f"# ({', '.join(COMMANDS)}). `gatewayproxy policy --json` prints it as bare JSON.",
+             f"# {size(document(names))} characters: IAM allows {MANAGED_POLICY_LIMIT} in one "
+             f"managed policy, so attach {count} (`--json --part 1` to `--part {count}`).",
              "{", f'  "Version": "{VERSION}",', '  "Statement": [']
     found = statements(names)
     for i, (why, body) in enumerate(found):

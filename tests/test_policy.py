@@ -276,3 +276,24 @@ def test_the_command_prints_the_stacks_policy(moto_account: None, tmp_path: Path
     assert text.output.count("# why: ") == len(doc["Statement"]) - 2
     assert "arn:aws:s3" not in text.output
     assert not (tmp_path / ".gatewayproxy").exists()  # it writes nothing
+
+
+def test_the_parts_fit_iams_managed_policy_size_and_hold_every_statement() -> None:
+    doc = policy.document(names())
+    cut = policy.parts(names())
+    assert policy.size(doc) > policy.MANAGED_POLICY_LIMIT  # the reason parts exist
+    assert len(cut) > 1
+    assert all(policy.size(part) <= policy.MANAGED_POLICY_LIMIT for part in cut)
+    assert all(part["Version"] == "2012-10-17" for part in cut)
+    assert [s for part in cut for s in part["Statement"]] == doc["Statement"]
+    assert f"attach {len(cut)} (`--json --part 1` to `--part {len(cut)}`)" in policy.text(names())
+
+
+def test_the_command_prints_one_part(moto_account: None, tmp_path: Path) -> None:
+    config = tmp_path / "gatewayproxy.toml"
+    config.write_text(CONFIG)
+    first = run("policy", "--json", "--part", "1", config=config)
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.output)["Statement"][0]["Sid"].startswith("Ec2Describe")
+    beyond = run("policy", "--json", "--part", "99", config=config)
+    assert beyond.exit_code == 2 and "--part takes --json and a number from 1 to" in beyond.output
