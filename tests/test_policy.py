@@ -297,3 +297,32 @@ def test_the_command_prints_one_part(moto_account: None, tmp_path: Path) -> None
     assert json.loads(first.output)["Statement"][0]["Sid"].startswith("Ec2Describe")
     beyond = run("policy", "--json", "--part", "99", config=config)
     assert beyond.exit_code == 2 and "--part takes --json and a number from 1 to" in beyond.output
+
+
+def test_the_arns_match_the_names_the_resources_use(tmp_path: Path) -> None:
+    """The policy's names come from the same conventions as the resources' (no drift)."""
+    from fnmatch import fnmatchcase
+
+    from resources.fakes import context
+
+    from gatewayproxy.resources import api_access, ecs_cluster, iam_role, nlb, target_group
+    from gatewayproxy.resources import task_definition as td
+
+    ctx, fake = context(tmp_path)
+    doc = policy.document(names(account=fake.account_id, region=fake.region))
+    allowed = [arn for s in doc["Statement"] for arn in resources(s)]
+    arn = f"{fake.region}:{fake.account_id}"
+    wanted = [
+        f"arn:aws:ecs:{arn}:cluster/{ecs_cluster.cluster_name(ctx)}",
+        f"arn:aws:ecs:{arn}:task-definition/{td.family(ctx)}:7",
+        f"arn:aws:iam::{fake.account_id}:role/{iam_role.role_name(ctx)}",
+        f"arn:aws:iam::{fake.account_id}:role/{api_access.ACCOUNT_LOG_ROLE}",
+        f"arn:aws:logs:{arn}:log-group:{td.log_group(ctx)}:*",
+        f"arn:aws:logs:{arn}:log-group:{api_access.access_log_group(ctx)}:*",
+        f"arn:aws:elasticloadbalancing:{arn}:loadbalancer/net/{nlb.nlb_name(ctx)}/0123456789abcdef",
+        f"arn:aws:elasticloadbalancing:{arn}:targetgroup/{target_group.group_name(ctx)}/0123abcd",
+    ]
+    for needed in wanted:
+        assert any(fnmatchcase(needed, pattern) for pattern in allowed), needed
+    assert policy.ACCOUNT_LOG_ROLE == api_access.ACCOUNT_LOG_ROLE
+    assert policy.EXECUTION_POLICY == iam_role.EXECUTION_POLICY
