@@ -45,11 +45,11 @@ ACCOUNT_LOG_ROLE = "gatewayproxy-apigateway-cloudwatch"
 EXECUTION_POLICY = arns.managed_policy("service-role/AmazonECSTaskExecutionRolePolicy")
 # Service-linked roles the services create on first use (IAM: "Service-linked role permissions").
 SERVICE_LINKED_ROLES = {
-    "ecs.amazonaws.com": "AWSServiceRoleForECS",
-    "elasticloadbalancing.amazonaws.com": "AWSServiceRoleForElasticLoadBalancing",
-    "ecs.application-autoscaling.amazonaws.com":
+    arns.service_principal("ecs"): "AWSServiceRoleForECS",
+    arns.service_principal("elasticloadbalancing"): "AWSServiceRoleForElasticLoadBalancing",
+    arns.service_principal("ecs.application-autoscaling"):
         "AWSServiceRoleForApplicationAutoScaling_ECSService",
-    "ops.apigateway.amazonaws.com": "AWSServiceRoleForAPIGateway",
+    arns.service_principal("ops.apigateway"): "AWSServiceRoleForAPIGateway",
 }
 # The IAM prefix of each botocore service (most are the same).
 IAM_PREFIX = {"elbv2": "elasticloadbalancing", "resourcegroupstaggingapi": "tag",
