@@ -440,6 +440,37 @@ def import_(options: Options) -> None:
                + ("" if complete else "; run `gatewayproxy up` to finish the stack"))
 
 
+@main.command()
+@stack_options
+@click.option("--json", "as_json", is_flag=True, help="Print the bare policy document (IAM JSON).")
+@click.option("--part", type=click.IntRange(min=1),
+              help="With --json: only part N of the document cut to IAM's managed-policy size.")
+@handle_errors
+def policy(options: Options, as_json: bool, part: int | None) -> None:
+    """Print the IAM policy a CI role needs to run every command on this stack.
+
+    Exactly the actions the tool calls, scoped to the stack's names, its tag and its state
+    wherever AWS allows; a `# why` line says why each statement is as wide as it is.
+
+    \b
+    Example:
+      gatewayproxy policy
+      gatewayproxy policy --json > policy.json
+      gatewayproxy policy --json --part 1 > policy-1.json   # one managed policy's worth
+    """
+    from gatewayproxy import policy as policy_module
+
+    names = policy_module.names_for(StackSession.open(options))
+    if part is not None:
+        documents = policy_module.parts(names)
+        if not as_json or part > len(documents):
+            raise click.UsageError(f"--part takes --json and a number from 1 to {len(documents)}")
+        click.echo(json.dumps(documents[part - 1], indent=2))
+        return
+    click.echo(json.dumps(policy_module.document(names), indent=2) if as_json
+               else policy_module.text(names))
+
+
 @main.group()
 def sandbox() -> None:
     """A local AWS emulator on 127.0.0.1, to try gatewayproxy without an AWS account.

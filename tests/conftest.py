@@ -233,3 +233,82 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[Call]:
 def writes(recorded: list[Call]) -> list[str]:
     return [f"{c.service}.{c.operation}" for c in recorded
             if not c.operation.startswith(("describe_", "get_", "list_"))]
+
+
+# -- every AWS operation the suite performs through gatewayproxy/aws.py must be in the policy ---
+# Each process (xdist worker, or the only one) records what reaches Aws.call; a worker hands
+# its set to the controller (workeroutput); the controller's session finish compares the union
+# with gatewayproxy/policy.py's table and fails the run naming each operation without a row.
+# Only Aws.call counts: the tests' own boto3 set-up calls never pass through it.
+PERFORMED: set[tuple[str, str]] = set()
+OPERATIONS_KEY = "gatewayproxy_operations"
+_performed_key = pytest.StashKey[set[tuple[str, str]]]()
+_unlisted_key = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    original = Aws.call
+    if getattr(original, "records_operations", False):
+        return
+
+    def call(self: Aws, service: str, operation: str, /, *args: Any, **kwargs: Any) -> Any:
+        PERFORMED.add((service, operation))
+        return original(self, service, operation, *args, **kwargs)
+
+    call.records_operations = True  # type: ignore[attr-defined]
+    Aws.call = call  # type: ignore[method-assign]
+    config.stash[_performed_key] = set()
+
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """On the xdist controller: a worker's operations join the run's."""
+    found = getattr(node, "workeroutput", {}).get(OPERATIONS_KEY, [])
+    node.config.stash[_performed_key].update((s, o) for s, o in found)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: the controller compares
+        workeroutput[OPERATIONS_KEY] = sorted(PERFORMED)
+        return
+    performed = session.config.stash[_performed_key] | PERFORMED
+    message = unlisted_operations_message(performed)
+    if message:
+        session.config.stash[_unlisted_key] = message
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    message = config.stash.get(_unlisted_key, None)
+    if message:
+        terminalreporter.section("AWS operations missing from the IAM policy", red=True)
+        terminalreporter.line(message, red=True)
+
+
+def unlisted_operations_message(performed: set[tuple[str, str]]) -> str:
+    """Empty when every real AWS operation performed has a row in gatewayproxy/policy.py;
+    otherwise one line per missing operation (fake operations of the layer's own unit tests,
+    unknown to botocore, are not AWS's and are left out)."""
+    from gatewayproxy import policy
+
+    unlisted = policy.missing(op for op in performed if _is_botocore_operation(*op))
+    return "\n".join(f"{name}: performed by the suite but not in gatewayproxy/policy.py's "
+                     "OPERATIONS: add its row (IAM action, scope, why)" for name in unlisted)
+
+
+@functools.cache
+def _botocore_operations(service: str) -> frozenset[str]:
+    from botocore import xform_name
+
+    try:
+        model = aws_module._shared_loader().load_service_model(service, "service-2")
+    except Exception:  # noqa: BLE001 - not a botocore service: a test's fake
+        return frozenset()
+    return frozenset(xform_name(name) for name in model["operations"])
+
+
+def _is_botocore_operation(service: str, operation: str) -> bool:
+    return operation in _botocore_operations(service)
