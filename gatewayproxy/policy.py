@@ -265,6 +265,15 @@ ECS_TASK_DEFINITIONS = Scope(
     "EcsTaskDefinitionsAnyResourceBecauseTheseActionsHaveNoResourceLevelPermissions",
     "Describe/List/DeregisterTaskDefinition support no resource-level permissions: any resource",
     _star)
+# ListTasks names no task (its resource is the cluster's container instances); the ecs:cluster
+# condition narrows it to the stack's cluster (Service Authorization Reference, Amazon ECS).
+ECS_LIST_TASKS = Scope(
+    "EcsListTasksAnyResourceBecauseItNamesNoTaskOnlyTheStackCluster",
+    "ListTasks names no task: any resource, only in the stack's cluster (ecs:cluster)", _star,
+    lambda n, actions: {"ArnEquals": {"ecs:cluster": n.arn("ecs", f"cluster/{n.prefix}cluster")}})
+ECS_TASKS = Scope("EcsDescribeTheTasksOfTheStackCluster",
+                  "the tasks of the stack's cluster (doctor, the deployment watch)",
+                  lambda n: [n.arn("ecs", f"task/{n.prefix}cluster/*")])
 IAM_READ = Scope("IamReadTheStackRolesAndTheAccountLogRole",
                  "the stack's roles (its name prefix), the account's API Gateway log role and "
                  "the service-linked roles, read before they exist: no tag condition",
@@ -413,6 +422,7 @@ OPERATIONS: tuple[Op, ...] = (
        "parent: the NLB; forwards to our target group"),
     Op("elbv2.modify_load_balancer_attributes", (ELB_OURS,)),
     Op("elbv2.modify_target_group_attributes", (ELB_OURS,)),
+    Op("elbv2.modify_target_group", (ELB_OURS,), "[container.health_check]"),
     Op("elbv2.modify_listener", (ELB_OURS,)),
     Op("elbv2.delete_listener", (ELB_OURS,)),
     Op("elbv2.delete_target_group", (ELB_OURS,)),
@@ -428,6 +438,9 @@ OPERATIONS: tuple[Op, ...] = (
     Op("ecs.register_task_definition", (ECS_REGISTER, ECS_TAG_ON_CREATE)),
     Op("+iam.pass_role_to_ecs", (IAM_PASS_TO_ECS,), "the task definition's execution role",
        ("iam:PassRole",)),
+    Op("ecs.put_cluster_capacity_providers", (ECS_OURS,), "capacity = spot or mixed"),
+    Op("ecs.list_tasks", (ECS_LIST_TASKS,), "doctor and the deployment watch: stopped tasks"),
+    Op("ecs.describe_tasks", (ECS_TASKS,), "why a task stopped"),
     Op("ecs.describe_task_definition", (ECS_TASK_DEFINITIONS,)),
     Op("ecs.list_task_definitions", (ECS_TASK_DEFINITIONS,)),
     Op("ecs.deregister_task_definition", (ECS_TASK_DEFINITIONS,)),
@@ -442,7 +455,10 @@ OPERATIONS: tuple[Op, ...] = (
     Op("iam.detach_role_policy", (IAM_EXECUTION_POLICY,)),
     Op("iam.delete_role", (IAM_OURS,)),
     Op("iam.update_assume_role_policy", (IAM_LOG_ROLE,)),
-    Op("iam.put_role_policy", (IAM_LOG_ROLE,)),
+    Op("iam.put_role_policy", (IAM_LOG_ROLE, IAM_OURS),
+       "the log role's policy; the execution role's secrets policy"),
+    Op("iam.get_role_policy", (IAM_READ,)),
+    Op("iam.delete_role_policy", (IAM_OURS,), "the execution role's secrets policy"),
     Op("+iam.pass_role", (IAM_PASS_TO_APIGATEWAY,), "UpdateAccount names the log role",
        ("iam:PassRole",)),
     Op("iam.create_service_linked_role", (IAM_SERVICE_LINKED,)),
@@ -454,6 +470,7 @@ OPERATIONS: tuple[Op, ...] = (
     Op("logs.put_retention_policy", (LOGS_OURS,)),
     Op("logs.list_tags_log_group", (LOGS_OURS,)),
     Op("logs.filter_log_events", (LOGS_OURS,), "gatewayproxy logs"),
+    Op("logs.get_log_events", (LOGS_OURS,), "doctor and failed deploys: a task's last lines"),
     Op("logs.delete_log_group", (LOGS_OURS,)),
     # API Gateway (REST, v1): HTTP verbs on resource paths
     Op("apigateway.get_rest_apis", (APIGW_READ,), actions=GET),
@@ -462,6 +479,8 @@ OPERATIONS: tuple[Op, ...] = (
     Op("apigateway.get_method", (APIGW_READ,), actions=GET),
     Op("apigateway.get_stage", (APIGW_READ,), actions=GET),
     Op("apigateway.get_stages", (APIGW_READ,), actions=GET),
+    Op("apigateway.get_deployment", (APIGW_READ,), actions=GET),
+    Op("apigateway.get_integration", (APIGW_READ,), actions=GET),
     Op("apigateway.get_vpc_link", (APIGW_READ,), actions=GET),
     Op("apigateway.get_vpc_links", (APIGW_READ,), actions=GET),
     Op("apigateway.get_usage_plans", (APIGW_READ,), actions=GET),
@@ -485,6 +504,8 @@ OPERATIONS: tuple[Op, ...] = (
        ("apigateway:POST", "apigateway:PUT")),
     Op("apigateway.create_usage_plan_key", (APIGW_CHANGE,), actions=("apigateway:POST",)),
     Op("apigateway.put_method", (APIGW_CHANGE,), actions=("apigateway:PUT",)),
+    Op("apigateway.test_invoke_method", (APIGW_CHANGE,), "doctor, on real AWS",
+       actions=("apigateway:POST",)),
     Op("apigateway.put_integration", (APIGW_CHANGE,), actions=("apigateway:PUT",)),
     Op("apigateway.update_stage", (APIGW_CHANGE,), actions=("apigateway:PATCH",)),
     Op("apigateway.update_usage_plan", (APIGW_CHANGE,), actions=("apigateway:PATCH",)),
