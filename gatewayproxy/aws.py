@@ -223,7 +223,10 @@ class Aws:
                     self.clock.sleep(delay)
                     delay = min(delay * 2, max(self.max_poll, FIRST_POLL_SECONDS))
                     continue
-                raise AwsError(_title(operation), code, message) from None
+                failure = AwsError(_title(operation), code, message)
+                headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+                failure.bucket_region = headers.get("x-amz-bucket-region") or error.get("Region")
+                raise failure from None
             except botocore.exceptions.NoCredentialsError:
                 raise GatewayProxyError(
                     "no AWS credentials found: configure a profile (aws configure), pass "

@@ -84,7 +84,7 @@ def up(options: Options, no_check: bool) -> None:
 
     session = StackSession.open(options)
     cfg, state = session.config, session.state
-    if options.state is None and not state.exists:
+    if session.default_state and not state.exists:
         _refuse_a_renamed_stack(state.path, cfg.name)
     with session.locked("up"):
         engine = session.engine(_reporter(session, live=True))
@@ -406,7 +406,7 @@ def import_(options: Options) -> None:
             mark = (f"incomplete: would need {missing[name]}" if name in missing
                     else "incomplete: an earlier step is")
         click.echo(f"{i}. {name}: {mark}")
-    click.echo(f"state written to {state.path}"
+    click.echo(f"state written to {state.where}"
                + ("" if complete else "; run `gatewayproxy up` to finish the stack"))
 
 

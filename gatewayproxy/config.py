@@ -124,6 +124,8 @@ class Config:
     vpc_link: str = "v1"
     autoscaling: Autoscaling | None = None
     path: Path | None = None
+    # [stack] state: "s3://BUCKET/KEY" or a local path (issue 14; state_store.choose decides).
+    state: str | None = None
 
     @property
     def uses_api_keys(self) -> bool:
@@ -135,7 +137,7 @@ class Config:
 
 
 _SCHEMA: dict[str, set[str]] = {
-    "stack": {"name", "region"},
+    "stack": {"name", "region", "state"},
     "container": {"image", "port", "cpu", "memory", "desired_count", "environment", "autoscaling"},
     "network": {"vpc_cidr", "availability_zones"},
     "api": {"stage", "routes", "throttle", "usage_plan", "access_logs", "vpc_link"},
@@ -250,7 +252,7 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Config:
         desired_count=desired, environment=dict(environment), vpc_cidr=str(net),
         availability_zones=azs, stage=stage, routes=routes, throttle=throttle,
         usage_plan=usage_plan, access_logs=access_logs, vpc_link=vpc_link,
-        autoscaling=autoscaling, path=path,
+        autoscaling=autoscaling, path=path, state=_parse_state(stack),
     )
 
 
@@ -429,4 +431,16 @@ def _integer(table: dict[str, Any], section: str, key: str, default: int, low: i
         raise ConfigError(f"{section}.{key} must be a whole number")
     if not low <= value <= high:
         raise ConfigError(f"{section}.{key} {value} is out of range ({low} to {high})")
+    return value
+
+
+def _parse_state(stack: dict[str, Any]) -> str | None:
+    """`[stack] state`: an s3://BUCKET/KEY address (checked here, before any call) or a path."""
+    from gatewayproxy.state_store import is_s3, parse_s3_url
+
+    value = _string(stack, "stack", "state") or None
+    if value is not None and is_s3(value):
+        parse_s3_url(value, "stack.state")
+    elif value is not None and value.startswith("s3:"):
+        raise ConfigError(f"stack.state {value!r} is not an s3://BUCKET/KEY address")
     return value
