@@ -225,7 +225,8 @@ class Aws:
                     continue
                 failure = AwsError(_title(operation), code, message)
                 headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
-                failure.bucket_region = headers.get("x-amz-bucket-region") or error.get("Region")
+                region = headers.get("x-amz-bucket-region") or error.get("Region")
+                failure.bucket_region = str(region) if region else None
                 raise failure from None
             except botocore.exceptions.NoCredentialsError:
                 raise GatewayProxyError(

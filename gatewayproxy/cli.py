@@ -28,6 +28,8 @@ from gatewayproxy.cli_common import (
 from gatewayproxy.cli_common import console as _console
 from gatewayproxy.cli_common import reporter as _reporter
 from gatewayproxy.cli_keys import keys
+from gatewayproxy.cli_state import state as state_group
+from gatewayproxy.cli_state import unlock
 from gatewayproxy.config import CONFIG_FILE
 
 if TYPE_CHECKING:
@@ -473,3 +475,5 @@ def sandbox_status(verbose: bool) -> None:
 
 
 main.add_command(keys)  # the `keys` group lives in cli_keys.py
+main.add_command(state_group)  # `state` and `unlock` live in cli_state.py
+main.add_command(unlock)

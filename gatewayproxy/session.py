@@ -74,6 +74,18 @@ class StackSession:
         session.state = State.open(session.store(), cfg.name)
         return session
 
+    @classmethod
+    def bare(cls, options: Options, clock: Clock | None = None) -> StackSession:
+        """The config and the state's store, the state itself not read (`unlock` and `state
+        push/pull` must work on a state they may not be able to load)."""
+        from gatewayproxy import config as config_module
+        from gatewayproxy.state import State
+
+        cfg = config_module.load(options.config)
+        session = cls(cfg, None, options=options, clock=clock)  # type: ignore[arg-type]
+        session.state = State(None, {}, scratch=True, store=session.store())
+        return session
+
     def store(self) -> Store:
         """Where this stack's state lives (an S3 state needs the AWS clients at once)."""
         from gatewayproxy import state as state_module
@@ -103,19 +115,7 @@ class StackSession:
 
     def _connect(self) -> Aws:
         """Clients for the flag's region, else the config's, else the AWS chain's."""
-        from gatewayproxy import sandbox
-        from gatewayproxy.aws import Aws, Target
-
-        options = self.options
-        if options.sandbox:
-            running = sandbox.current()
-            if running is None:
-                raise ConfigError("no sandbox is running: start one with "
-                                  "`gatewayproxy sandbox start`")
-            sandbox.use(running)
-        target = Target(profile=options.profile, region=options.region or self.config.region,
-                        endpoint_url=options.endpoint_url)
-        return Aws(target, clock=self._clock, max_poll=self._max_poll)
+        return connect(self.options, self.config.region, self._clock, self._max_poll)
 
     def quiet_reporter(self) -> Reporter:
         """A reporter whose lines go nowhere (for commands and tests that print their own)."""
@@ -148,3 +148,21 @@ class StackSession:
             if not self.state.store.is_local:
                 self.state.reload()
             yield self
+
+
+def connect(options: Options, config_region: str | None, clock: Clock | None = None,
+            max_poll: float | None = None) -> Aws:
+    """Clients for --region, else `config_region`, else the AWS chain's; the sandbox's with
+    --sandbox."""
+    from gatewayproxy import sandbox
+    from gatewayproxy.aws import Aws, Target
+
+    if options.sandbox:
+        running = sandbox.current()
+        if running is None:
+            raise ConfigError("no sandbox is running: start one with "
+                              "`gatewayproxy sandbox start`")
+        sandbox.use(running)
+    target = Target(profile=options.profile, region=options.region or config_region,
+                    endpoint_url=options.endpoint_url)
+    return Aws(target, clock=clock, max_poll=max_poll)
