@@ -96,7 +96,7 @@ class S3Store:
         try:
             return self.aws.call("s3", operation, Bucket=self.location.bucket, Key=key,
                                  retry=("ConditionalRequestConflict",),
-                                 retry_for=CONFLICT_RETRY_SECONDS, **params)
+                                 retry_for=CONFLICT_RETRY_SECONDS, state_write=True, **params)
         except AwsError as exc:
             if exc.code in ("PreconditionFailed", "NoSuchKey", "412", "404"):
                 raise
@@ -185,7 +185,7 @@ class S3Store:
                 if holder is None:
                     continue  # released in between: try again
                 found, etag = holder
-                if found.get("expires_at", 0) > wall_time():
+                if _expires_at(found) > wall_time():
                     raise StateError(self._refusal(found)) from None
                 if self._take_over(mine, etag, found):
                     return
@@ -305,3 +305,10 @@ class S3Store:
 
 def _iso(epoch: float) -> str:
     return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _expires_at(holder: dict[str, Any]) -> float:
+    """When a lock's lease ends; a lock without a readable expiry is never taken over (only
+    `unlock` removes it)."""
+    value = holder.get("expires_at")
+    return float(value) if isinstance(value, (int, float)) else float("inf")

@@ -139,6 +139,20 @@ def test_conflict_retry_uses_the_clock(bucket: str, aws: Aws, clock: FakeClock,
     assert json.loads(state_object())["steps"]["network"]["resources"] == {"vpc_id": "vpc-1"}
 
 
+def test_state_writes_go_on_in_a_cancelled_or_read_only_run(bucket: str, aws: Aws) -> None:
+    """An id AWS returned is recorded even after another step failed (the run is cancelled),
+    and `import` (read-only towards the stack) records what it finds, as with a local file."""
+    state = s3_session(aws).state
+    aws.cancel.set()
+    state.record("network", "vpc_id", "vpc-1")
+    aws.cancel.clear()
+    aws.read_only = True
+    state.record("network", "subnet", "subnet-1")
+    aws.read_only = False
+    assert json.loads(state_object())["steps"]["network"]["resources"] == {
+        "vpc_id": "vpc-1", "subnet": "subnet-1"}
+
+
 # -- the lock --------------------------------------------------------------------------------
 def test_the_lock_is_created_only_if_none_and_says_who_where_what(bucket: str, aws: Aws,
                                                                   wall: WallClock,
