@@ -191,20 +191,24 @@ class Aws:
         return self._account_id
 
     def call(self, service: str, operation: str, /, *, retry: tuple[str, ...] = (),
-             retry_for: float = 60.0, **params: Any) -> Any:
+             retry_for: float = 60.0, state_write: bool = False, **params: Any) -> Any:
         """Call one AWS operation; map its errors to AwsError.
 
         `retry` names error codes that mean "not yet" (eventual consistency, resources still
         draining), optionally narrowed to a message: "Code" or "Code:words in the message".
         They are retried with backoff for at most `retry_for` seconds.
+        `state_write`: a call of the state's own store (S3): neither a cancelled run nor the
+        read-only mode of `plan`/`import` stops it, as neither stops a local state file's
+        save (an id AWS returned must still be recorded).
         """
         client = self.client(service)
         deadline = self.clock.now() + retry_for
         delay = FIRST_POLL_SECONDS
         while True:
-            if self.cancel.is_set():
+            if self.cancel.is_set() and not state_write:
                 raise Cancelled("stopped before " + _title(operation))
-            if self.read_only and not operation.startswith(READ_PREFIXES) and service != "sts":
+            if self.read_only and not state_write and not operation.startswith(READ_PREFIXES) \
+                    and service != "sts":
                 raise WouldWrite(f"{service}.{operation}")
             self._pace(service, operation)
             started = time.perf_counter()
@@ -223,7 +227,11 @@ class Aws:
                     self.clock.sleep(delay)
                     delay = min(delay * 2, max(self.max_poll, FIRST_POLL_SECONDS))
                     continue
-                raise AwsError(_title(operation), code, message) from None
+                failure = AwsError(_title(operation), code, message)
+                headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+                region = headers.get("x-amz-bucket-region") or error.get("Region")
+                failure.bucket_region = str(region) if region else None
+                raise failure from None
             except botocore.exceptions.NoCredentialsError:
                 raise GatewayProxyError(
                     "no AWS credentials found: configure a profile (aws configure), pass "

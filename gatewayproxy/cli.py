@@ -28,6 +28,8 @@ from gatewayproxy.cli_common import (
 from gatewayproxy.cli_common import console as _console
 from gatewayproxy.cli_common import reporter as _reporter
 from gatewayproxy.cli_keys import keys
+from gatewayproxy.cli_state import state as state_group
+from gatewayproxy.cli_state import unlock
 from gatewayproxy.config import CONFIG_FILE
 
 if TYPE_CHECKING:
@@ -84,7 +86,7 @@ def up(options: Options, no_check: bool) -> None:
 
     session = StackSession.open(options)
     cfg, state = session.config, session.state
-    if options.state is None and not state.exists:
+    if session.default_state and not state.exists:
         _refuse_a_renamed_stack(state.path, cfg.name)
     with session.locked("up"):
         engine = session.engine(_reporter(session, live=True))
@@ -436,7 +438,7 @@ def import_(options: Options) -> None:
             mark = (f"incomplete: would need {missing[name]}" if name in missing
                     else "incomplete: an earlier step is")
         click.echo(f"{i}. {name}: {mark}")
-    click.echo(f"state written to {state.path}"
+    click.echo(f"state written to {state.where}"
                + ("" if complete else "; run `gatewayproxy up` to finish the stack"))
 
 
@@ -534,3 +536,5 @@ def sandbox_status(verbose: bool) -> None:
 
 
 main.add_command(keys)  # the `keys` group lives in cli_keys.py
+main.add_command(state_group)  # `state` and `unlock` live in cli_state.py
+main.add_command(unlock)

@@ -76,8 +76,9 @@ def global_options(command: F) -> F:
         click.option("-c", "--config", "config", type=click.Path(dir_okay=False, path_type=Path),
                      default=Path(CONFIG_FILE), show_default=True,
                      help="The stack's config file."),
-        click.option("--state", "state", type=click.Path(dir_okay=False, path_type=Path),
-                     help="State file [default: .gatewayproxy/<stack>.state.json beside the config]."),
+        click.option("--state", "state", metavar="PATH|S3URL",
+                     help="State file or s3://BUCKET/KEY [default: .gatewayproxy/<stack>."
+                          "state.json beside the config]."),
         click.option("--profile", help="AWS profile (default: the usual AWS chain)."),
         click.option("--region", help="AWS region (overrides stack.region and the environment)."),
         click.option("--endpoint-url", help="Send AWS calls here (AWS_ENDPOINT_URL works too)."),

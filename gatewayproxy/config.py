@@ -147,6 +147,8 @@ class Config:
     path: Path | None = None
     health_check: HealthCheck = HealthCheck()
     allow_long_timeout: bool = False
+    # [stack] state: "s3://BUCKET/KEY" or a local path (issue 14; state_store.choose decides).
+    state: str | None = None
 
     @property
     def uses_api_keys(self) -> bool:
@@ -158,7 +160,7 @@ class Config:
 
 
 _SCHEMA: dict[str, set[str]] = {
-    "stack": {"name", "region"},
+    "stack": {"name", "region", "state"},
     "container": {"image", "port", "cpu", "memory", "desired_count", "environment", "autoscaling",
                   "health_check", "secrets", "registry_credentials", "architecture",
                   "capacity"},
@@ -276,7 +278,7 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Config:
         desired_count=desired, environment=dict(environment), vpc_cidr=str(net),
         availability_zones=azs, stage=stage, routes=routes, throttle=throttle,
         usage_plan=usage_plan, access_logs=access_logs, vpc_link=vpc_link,
-        autoscaling=autoscaling, path=path,
+        autoscaling=autoscaling, path=path, state=_parse_state(stack),
     )))
 
 
@@ -620,3 +622,15 @@ def _choice(container: dict[str, Any], key: str, choices: tuple[str, ...]) -> st
         raise ConfigError(f"container.{key} {value!r} must be one of "
                           + ", ".join(f'"{c}"' for c in choices))
     return str(value)
+
+
+def _parse_state(stack: dict[str, Any]) -> str | None:
+    """`[stack] state`: an s3://BUCKET/KEY address (checked here, before any call) or a path."""
+    from gatewayproxy.state_store import is_s3, parse_s3_url
+
+    value = _string(stack, "stack", "state") or None
+    if value is not None and is_s3(value):
+        parse_s3_url(value, "stack.state")
+    elif value is not None and value.startswith("s3:"):
+        raise ConfigError(f"stack.state {value!r} is not an s3://BUCKET/KEY address")
+    return value

@@ -289,11 +289,34 @@ def patch_moto_health_checks() -> None:
                 keeping_grace(getattr(EC2ContainerServiceResponse, name)))
     ELBV2Response.modify_target_group = modify_target_group  # type: ignore[method-assign]
     EC2ContainerServiceResponse._gatewayproxy_grace = True  # type: ignore[attr-defined]
+def patch_moto_s3_conditional_writes() -> None:
+    """S3 checks a conditional PutObject/DeleteObject (If-Match, If-None-Match) and writes in one
+    atomic step: of two writers with the same condition only one wins. moto checks, then writes:
+    two threads can both pass the check. Here one conditional write runs at a time."""
+    import threading
+
+    from moto.s3.responses import S3Response
+
+    if getattr(S3Response, "_gatewayproxy_patched", False):
+        return
+    one_at_a_time = threading.RLock()
+
+    def atomic(original: Any) -> Any:
+        def write(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with one_at_a_time:
+                return original(self, *args, **kwargs)
+
+        return write
+
+    S3Response.put_object = atomic(S3Response.put_object)  # type: ignore[method-assign]
+    S3Response.delete_object = atomic(S3Response.delete_object)  # type: ignore[method-assign]
+    S3Response._gatewayproxy_patched = True  # type: ignore[attr-defined]
 
 
 def patch_moto() -> None:
     """Everything that makes moto a faithful enough AWS for gatewayproxy."""
     patch_moto_health_checks()
+    patch_moto_s3_conditional_writes()
     patch_moto_ecs()
     patch_moto_iam()
     patch_moto_apigateway()

@@ -27,6 +27,8 @@ class AwsError(GatewayProxyError):
         self.operation = operation
         self.code = code
         self.aws_message = message
+        # S3 names a bucket's region in the x-amz-bucket-region header (or the error's Region).
+        self.bucket_region: str | None = None
 
 
 class WaitTimeout(GatewayProxyError):

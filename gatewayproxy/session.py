@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from gatewayproxy.engine import Engine
     from gatewayproxy.progress import Reporter
     from gatewayproxy.state import State
+    from gatewayproxy.state_store import Store
     from gatewayproxy.steps.base import Context
 
 
@@ -33,7 +35,7 @@ class Options:
     """Where the stack is and where it lives: what the global flags say."""
 
     config: Path = Path(CONFIG_FILE)
-    state: Path | None = None
+    state: Path | str | None = None  # a local path or s3://BUCKET/KEY
     profile: str | None = None
     region: str | None = None
     endpoint_url: str | None = None
@@ -57,18 +59,47 @@ class StackSession:
         self._aws = aws
         self._clock = clock
         self._max_poll = max_poll
+        self.default_state = False  # True when the state is the file beside the config
 
     @classmethod
     def open(cls, options: Options, clock: Clock | None = None,
              max_poll: float | None = None) -> StackSession:
-        """Load the config file and its state file (beside it unless `options.state` says)."""
+        """Load the config file and its state: --state, else GATEWAYPROXY_STATE, else the
+        config's `[stack] state`, else the file beside the config (state_store.choose)."""
         from gatewayproxy import config as config_module
-        from gatewayproxy import state as state_module
+        from gatewayproxy.state import State
 
         cfg = config_module.load(options.config)
-        path = options.state or state_module.default_path(options.config, cfg.name)
-        return cls(cfg, state_module.State.load(path, cfg.name), options=options, clock=clock,
-                   max_poll=max_poll)
+        session = cls(cfg, None, options=options, clock=clock, max_poll=max_poll)  # type: ignore[arg-type]
+        session.state = State.open(session.store(), cfg.name)
+        return session
+
+    @classmethod
+    def bare(cls, options: Options, clock: Clock | None = None) -> StackSession:
+        """The config and the state's store, the state itself not read (`unlock` and `state
+        push/pull` must work on a state they may not be able to load)."""
+        from gatewayproxy import config as config_module
+        from gatewayproxy.state import State
+
+        cfg = config_module.load(options.config)
+        session = cls(cfg, None, options=options, clock=clock)  # type: ignore[arg-type]
+        session.state = State(None, {}, scratch=True, store=session.store())
+        return session
+
+    def store(self) -> Store:
+        """Where this stack's state lives (an S3 state needs the AWS clients at once)."""
+        from gatewayproxy import state as state_module
+        from gatewayproxy import state_store
+
+        cfg, options = self.config, self.options
+        location, self.default_state = state_store.choose(
+            options.state, os.environ.get(state_store.ENV_VAR), cfg.state,
+            state_module.default_path(options.config, cfg.name), options.config.resolve().parent)
+        if isinstance(location, state_store.S3Location):
+            from gatewayproxy.s3_state import S3Store
+
+            return S3Store(self.aws, location)
+        return state_store.LocalStore(location)
 
     @property
     def aws(self) -> Aws:
@@ -84,19 +115,7 @@ class StackSession:
 
     def _connect(self) -> Aws:
         """Clients for the flag's region, else the config's, else the AWS chain's."""
-        from gatewayproxy import sandbox
-        from gatewayproxy.aws import Aws, Target
-
-        options = self.options
-        if options.sandbox:
-            running = sandbox.current()
-            if running is None:
-                raise ConfigError("no sandbox is running: start one with "
-                                  "`gatewayproxy sandbox start`")
-            sandbox.use(running)
-        target = Target(profile=options.profile, region=options.region or self.config.region,
-                        endpoint_url=options.endpoint_url)
-        return Aws(target, clock=self._clock, max_poll=self._max_poll)
+        return connect(self.options, self.config.region, self._clock, self._max_poll)
 
     def quiet_reporter(self) -> Reporter:
         """A reporter whose lines go nowhere (for commands and tests that print their own)."""
@@ -122,8 +141,28 @@ class StackSession:
 
     @contextlib.contextmanager
     def locked(self, command: str) -> Iterator[StackSession]:
-        """Hold the stack's state lock while a command writes (up, down, import, keys)."""
-        from gatewayproxy.state import locked
-
-        with locked(self.state.path, command):
+        """Hold the stack's state lock while a command writes (up, down, import, keys). A
+        shared (S3) state is read again once the lock is held: another machine may have
+        written it since this command read it."""
+        with self.state.store.lock(command):
+            if not self.state.store.is_local:
+                self.state.reload()
             yield self
+
+
+def connect(options: Options, config_region: str | None, clock: Clock | None = None,
+            max_poll: float | None = None) -> Aws:
+    """Clients for --region, else `config_region`, else the AWS chain's; the sandbox's with
+    --sandbox."""
+    from gatewayproxy import sandbox
+    from gatewayproxy.aws import Aws, Target
+
+    if options.sandbox:
+        running = sandbox.current()
+        if running is None:
+            raise ConfigError("no sandbox is running: start one with "
+                              "`gatewayproxy sandbox start`")
+        sandbox.use(running)
+    target = Target(profile=options.profile, region=options.region or config_region,
+                    endpoint_url=options.endpoint_url)
+    return Aws(target, clock=clock, max_poll=max_poll)

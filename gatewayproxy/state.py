@@ -1,21 +1,22 @@
-"""The state file: which AWS resources the stack owns, where they live, and what each step finished.
+"""The state: which AWS resources the stack owns, where they live, and what each step finished.
 
-Written atomically (temp file, fsync, rename, owner-only) every time a resource is recorded or
-forgotten, so a crash at any moment leaves a valid file that the next run resumes from.
+Saved every time a resource is recorded or forgotten, all or nothing, so a crash at any moment
+leaves a valid state that the next run resumes from. Where it is saved is its store
+(state_store.py): a local file written atomically (temp file, fsync, rename, owner-only), or an
+S3 object written conditionally on the ETag this process last saw (s3_state.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from gatewayproxy.errors import StateError
+from gatewayproxy.state_store import LocalStore, Store
 
 FORMAT = "gatewayproxy-state"
 # Recorded values that are choices or tokens, not AWS resources.
@@ -26,52 +27,55 @@ VERSION = 1
 class State:
     """A stack's state; every mutation is saved before it returns."""
 
-    def __init__(self, path: Path, data: dict[str, Any], scratch: bool = False) -> None:
-        self.path = path
+    def __init__(self, path: Path | None, data: dict[str, Any], scratch: bool = False, *,
+                 store: Store | None = None) -> None:
+        """`store` is where it is saved; a `path` alone means the local file there."""
+        if store is None:
+            if path is None:
+                raise ValueError("a State needs a path or a store")
+            store = LocalStore(path)
+        self.store = store
         self._data = data
         self._lock = threading.RLock()
         self._scratch = scratch
 
     def scratch(self) -> State:
-        """A copy that is never written to disk: for `plan`, which must change nothing."""
-        return State(self.path, self.as_dict(), scratch=True)
+        """A copy that is never written anywhere: for `plan`, which must change nothing."""
+        return State(None, self.as_dict(), scratch=True, store=self.store)
+
+    @property
+    def path(self) -> Path:
+        """The local state file (an S3 state has none)."""
+        if not isinstance(self.store, LocalStore):
+            raise StateError(f"the state {self.where} is not a local file")
+        return self.store.path
+
+    @property
+    def where(self) -> str:
+        """The state's address, for messages: a path or s3://BUCKET/KEY."""
+        return self.store.where
 
     # -- loading -----------------------------------------------------------------------------
     @classmethod
     def load(cls, path: Path, stack: str) -> State:
-        """Read the state of `stack`, or start an empty one when there is no file yet."""
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return cls(path, {"format": FORMAT, "version": VERSION, "stack": stack, "target": None,
-                              "steps": {}})
-        except OSError as exc:
-            raise StateError(f"cannot read state file {path}: {exc.strerror}") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise StateError(
-                f"state file {path} is corrupt ({exc.msg} at line {exc.lineno}); it was left "
-                "untouched: restore it, or move it away and run `gatewayproxy import`"
-            ) from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise StateError(f"{path} is not a gatewayproxy state file; it was left untouched")
-        if data.get("version") != VERSION:
-            raise StateError(
-                f"state file {path} has version {data.get('version')!r}; this gatewayproxy "
-                f"reads version {VERSION}"
-            )
-        if data.get("stack") != stack:
-            raise StateError(
-                f"state file {path} belongs to stack {data.get('stack')!r}, not {stack!r}"
-            )
-        if not isinstance(data.get("steps"), dict):
-            raise StateError(f"state file {path} is corrupt (no steps table); it was left untouched")
-        return cls(path, data)
+        """Read the state of `stack` from the local file, or start an empty one when there is
+        no file yet."""
+        return cls.open(LocalStore(path), stack)
+
+    @classmethod
+    def open(cls, store: Store, stack: str) -> State:
+        """Read the state of `stack` from `store`, or start an empty one when it has none."""
+        return cls(None, _parse(store.read(), store.where, stack), store=store)
+
+    def reload(self) -> None:
+        """Read the state again (once the lock is held: another machine may have written it)."""
+        data = _parse(self.store.read(), self.where, str(self._data.get("stack")))
+        with self._lock:
+            self._data = data
 
     @property
     def exists(self) -> bool:
-        return self.path.exists()
+        return self.store.exists()
 
     # -- where the stack lives -----------------------------------------------------------------
     @property
@@ -143,38 +147,41 @@ class State:
 
     # -- writing ---------------------------------------------------------------------------
     def save(self) -> None:
-        """Atomically replace the file: a reader sees the old or the new state, never half."""
+        """Replace the saved state all or nothing: a reader sees the old or the new, never half."""
         if self._scratch:
             return
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            text = json.dumps(self._data, indent=2, sort_keys=True) + "\n"
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(text)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.chmod(tmp, 0o600)
-                os.replace(tmp, self.path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-            _fsync_dir(self.path.parent)
+            self.store.write(json.dumps(self._data, indent=2, sort_keys=True) + "\n")
 
     def delete_file(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+        """Remove the saved state (the stack is gone)."""
+        if not self._scratch:
+            self.store.delete()
 
 
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+def _parse(text: str | None, where: str, stack: str) -> dict[str, Any]:
+    """The state's contents, checked to be ours, of our version and of this stack."""
+    if text is None:
+        return {"format": FORMAT, "version": VERSION, "stack": stack, "target": None, "steps": {}}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StateError(
+            f"state file {where} is corrupt ({exc.msg} at line {exc.lineno}); it was left "
+            "untouched: restore it, or move it away and run `gatewayproxy import`"
+        ) from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise StateError(f"{where} is not a gatewayproxy state file; it was left untouched")
+    if data.get("version") != VERSION:
+        raise StateError(
+            f"state file {where} has version {data.get('version')!r}; this gatewayproxy "
+            f"reads version {VERSION}"
+        )
+    if data.get("stack") != stack:
+        raise StateError(f"state file {where} belongs to stack {data.get('stack')!r}, not {stack!r}")
+    if not isinstance(data.get("steps"), dict):
+        raise StateError(f"state file {where} is corrupt (no steps table); it was left untouched")
+    return data
 
 
 def default_path(config_path: Path, stack: str) -> Path:
@@ -183,51 +190,6 @@ def default_path(config_path: Path, stack: str) -> Path:
 
 @contextlib.contextmanager
 def locked(state_path: Path, command: str) -> Iterator[None]:
-    """Hold the stack's lock for one `up`/`down`; refuse when a live process holds it."""
-    lock_path = state_path.with_suffix(".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    me = {"pid": os.getpid(), "command": command}
-    for _ in range(2):
-        try:
-            fd = os.open(lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        except FileExistsError:
-            holder = _read_lock(lock_path)
-            if holder and _alive(holder.get("pid")):
-                raise StateError(
-                    f"another gatewayproxy ({holder.get('command', '?')}, pid {holder.get('pid')}) "
-                    f"is working on this stack; wait for it, or remove {lock_path} if it is gone"
-                ) from None
-            with contextlib.suppress(FileNotFoundError):
-                lock_path.unlink()  # stale: its process is dead
-            continue
-        with os.fdopen(fd, "w") as handle:
-            json.dump(me, handle)
-        break
-    else:
-        raise StateError(f"could not take the lock {lock_path}")
-    try:
+    """Hold the lock of the local state at `state_path` for one command (LocalStore.lock)."""
+    with LocalStore(state_path).lock(command):
         yield
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            if _read_lock(lock_path) == me:
-                lock_path.unlink()
-
-
-def _read_lock(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
