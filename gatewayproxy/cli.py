@@ -462,7 +462,7 @@ def policy(options: Options, as_json: bool, part: int | None) -> None:
     """
     from gatewayproxy import policy as policy_module
 
-    names = policy_module.names_for(StackSession.open(options))
+    names = policy_module.names_for(StackSession.bare(options))
     if part is not None:
         documents = policy_module.parts(names)
         if not as_json or part > len(documents):

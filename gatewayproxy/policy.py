@@ -200,7 +200,7 @@ def _state_objects(n: Names) -> list[str]:
     if not (n.state_bucket and n.state_key):
         return []
     return [n.arn("s3", f"{n.state_bucket}/{key}", region=False, account=False)
-            for key in (n.state_key, f"{n.state_key}.lock")]
+            for key in (n.state_key, f"{n.state_key}.lock", f"{n.state_key}.pulled-*")]
 
 
 def _state_bucket(n: Names) -> list[str]:
@@ -554,6 +554,8 @@ OPERATIONS: tuple[Op, ...] = (
     Op("s3.head_object", (STATE_OBJECTS,), actions=("s3:GetObject",)),
     Op("s3.put_object", (STATE_OBJECTS,)),
     Op("s3.delete_object", (STATE_OBJECTS,)),
+    Op("s3.copy_object", (STATE_OBJECTS,), "state pull moves the S3 state aside",
+       actions=("s3:GetObject", "s3:PutObject")),
     Op("s3.head_bucket", (STATE_BUCKET,), actions=("s3:ListBucket",)),
     Op("s3.create_bucket", (STATE_BUCKET,)),
     Op("s3.put_bucket_versioning", (STATE_BUCKET,)),
@@ -678,6 +680,19 @@ def lambda_arns(function_names: Iterable[str], region: str, account: str) -> tup
     return tuple(sorted(found))
 
 
+def _recorded_functions(session: StackSession) -> list[str]:
+    """Functions an earlier config named (their permissions must still be removable). The
+    policy is often printed before the state exists, or its bucket: then there are none."""
+    from gatewayproxy.errors import GatewayProxyError
+    from gatewayproxy.state import State
+
+    try:
+        state = State.open(session.store(), session.config.name)
+    except GatewayProxyError:
+        return []
+    return list(state.get("rest_api", "lambda_functions") or [])
+
+
 def names_for(session: StackSession) -> Names:
     """The stack's names as the session sees them: the account and region from its AWS session
     (the sandbox's too), the state location from --state, GATEWAYPROXY_STATE or the config."""
@@ -687,7 +702,7 @@ def names_for(session: StackSession) -> Names:
     bucket, key = state_location(str(state) if state else None)
     aws = session.aws
     named = [r.function for r in cfg.routes if r.function]
-    recorded = session.state.get("rest_api", "lambda_functions") or []
+    recorded = _recorded_functions(session)
     return Names(stack=cfg.name, account=aws.account_id, region=aws.region,
                  state_bucket=bucket, state_key=key,
                  functions=lambda_arns([*named, *recorded], aws.region, aws.account_id))

@@ -141,7 +141,8 @@ def test_the_s3_state_bucket_and_key_only_for_an_s3_state() -> None:
     found = statements(policy.document(names()))
     assert resources(found["S3TheStateObjectAndItsLock"]) == [
         "arn:aws:s3:::team-state/quizapi/state.json",
-        "arn:aws:s3:::team-state/quizapi/state.json.lock"]
+        "arn:aws:s3:::team-state/quizapi/state.json.lock",
+        "arn:aws:s3:::team-state/quizapi/state.json.pulled-*"]  # `state pull` moves it aside
     assert resources(found["S3TheStateBucket"]) == ["arn:aws:s3:::team-state"]
     local = policy.document(names(state_bucket=None, state_key=None))
     assert not any(a.startswith("s3:") for s in local["Statement"] for a in s["Action"])
