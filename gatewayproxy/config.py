@@ -6,6 +6,7 @@ key. Nothing else in the project parses TOML.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 import tomllib
@@ -123,6 +124,9 @@ class Config:
     access_logs: bool = True
     vpc_link: str = "v1"
     autoscaling: Autoscaling | None = None
+    # container.max_failed_tasks: `up` stops waiting once this many tasks of a new deployment
+    # have stopped (gatewayproxy/resources/deployment_watch.py).
+    max_failed_tasks: int = 3
     path: Path | None = None
 
     @property
@@ -136,7 +140,8 @@ class Config:
 
 _SCHEMA: dict[str, set[str]] = {
     "stack": {"name", "region"},
-    "container": {"image", "port", "cpu", "memory", "desired_count", "environment", "autoscaling"},
+    "container": {"image", "port", "cpu", "memory", "desired_count", "environment", "autoscaling",
+                  "max_failed_tasks"},
     "network": {"vpc_cidr", "availability_zones"},
     "api": {"stage", "routes", "throttle", "usage_plan", "access_logs", "vpc_link"},
 }
@@ -245,13 +250,13 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Config:
     if vpc_link not in VPC_LINKS:
         raise ConfigError(f"api.vpc_link {vpc_link!r} must be \"v1\" or \"v2\"")
     autoscaling = _autoscaling(container.get("autoscaling"), desired)
-    return Config(
+    return _parse_failure_budget(container, Config(
         name=name, region=region, image=image, port=port, cpu=cpu, memory=memory,
         desired_count=desired, environment=dict(environment), vpc_cidr=str(net),
         availability_zones=azs, stage=stage, routes=routes, throttle=throttle,
         usage_plan=usage_plan, access_logs=access_logs, vpc_link=vpc_link,
         autoscaling=autoscaling, path=path,
-    )
+    ))
 
 
 def _table(raw: Any, where: str, known: set[str]) -> dict[str, Any]:
@@ -430,3 +435,10 @@ def _integer(table: dict[str, Any], section: str, key: str, default: int, low: i
     if not low <= value <= high:
         raise ConfigError(f"{section}.{key} {value} is out of range ({low} to {high})")
     return value
+
+
+def _parse_failure_budget(container: dict[str, Any], config: Config) -> Config:
+    """container.max_failed_tasks: how many stopped tasks of a new deployment `up` takes before
+    it stops waiting (ECS's circuit breaker needs at least 3, often many more)."""
+    budget = _integer(container, "container", "max_failed_tasks", 3, 1, 50)
+    return dataclasses.replace(config, max_failed_tasks=budget)

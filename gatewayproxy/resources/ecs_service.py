@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from gatewayproxy.context import Context
 from gatewayproxy.errors import NotOurs
+from gatewayproxy.resources import deployment_watch as watching
 from gatewayproxy.resources.base import UNKNOWN, FieldChange, Found, Health, Resource, WaitFor
 from gatewayproxy.resources.common import ignore_missing
 from gatewayproxy.resources.ecs_cluster import SLR_NOT_READY
@@ -76,6 +77,31 @@ def _balancer(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: entry.get(k) for k in ("targetGroupArn", "containerName", "containerPort")}
 
 
+def _watched(ctx: Context, found: Found) -> Any:
+    """The ready wait's read: the service, with its deployment watched (tasks, events, target
+    health; stops early on the failure budget: gatewayproxy/resources/deployment_watch.py)."""
+    service = describe(ctx)
+    cluster = cluster_name(ctx)
+    if service is None or cluster is None:
+        return service
+    key = f"deployment_watch:{service['serviceArn']}"
+    with ctx.reads_lock:
+        watch = ctx.reads.get(key)
+        if watch is None:
+            watch = ctx.reads[key] = watching.Watch(
+                ctx, "service", cluster, service_name(ctx), budget=watching.budget(ctx),
+                settle=lambda: _settle(ctx))
+    watch.observe(service)
+    return service
+
+
+def _settle(ctx: Context) -> None:
+    """Wait until the rolled-back service is stable again."""
+    ctx.aws.wait_for(f"ECS service {service_name(ctx)} rollback", lambda: describe(ctx), _rollout,
+                     frozenset({"stable"}), frozenset({"FAILED", "missing"}), timeout=TIMEOUT,
+                     reason=_failure, report=lambda m: ctx.report("service", m))
+
+
 @dataclass
 class EcsService(Resource):
     """A service left DRAINING by an earlier `down` is replaced: waited INACTIVE, made anew."""
@@ -83,7 +109,7 @@ class EcsService(Resource):
     kind: ClassVar[str] = "ECS service"
     FORCE_NEW: ClassVar[frozenset[str]] = frozenset({"status"})
     ready: ClassVar[WaitFor | None] = WaitFor(
-        read=lambda ctx, found: describe(ctx), status=_rollout, done=frozenset({"stable"}),
+        read=_watched, status=_rollout, done=frozenset({"stable"}),
         failed=frozenset({"FAILED", "missing"}), timeout=TIMEOUT, reason=_failure)
     gone: ClassVar[WaitFor | None] = WaitFor(
         read=lambda ctx, found: describe(ctx),
@@ -139,9 +165,10 @@ class EcsService(Resource):
             networkConfiguration=network, loadBalancers=balancers(ctx, group_arn),
             healthCheckGracePeriodSeconds=60, propagateTags="SERVICE",
             enableECSManagedTags=True, clientToken=str(token), tags=tags,
-            # Without the circuit breaker a crash-looping container never reports FAILED.
-            deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True,
-                                                                  "rollback": False}},
+            # Without the circuit breaker a crash-looping container never reports FAILED; with
+            # rollback on, a failed update goes back to the last completed deployment (a first
+            # deploy has none: it just ends FAILED).
+            deploymentConfiguration=watching.DEPLOYMENT_CONFIGURATION,
             retry=(SLR_NOT_READY,),
         )["service"])
         self.record(ctx, service)
@@ -157,9 +184,13 @@ class EcsService(Resource):
         if "port" in fields:
             params["loadBalancers"] = balancers(ctx, ctx.outputs.need(
                 f"{self.step}.target_group_arn"))
+        if stable(found):  # what to go back to if this update fails (older states lack it)
+            watching.remember_healthy(ctx, self.step, found)
         ctx.report(self.step, "; ".join(f"{c.field}: {c.old} -> {c.new}" for c in changes))
         return dict(ctx.aws.call("ecs", "update_service", cluster=ctx.outputs.need("cluster.name"),
-                                 service=service_name(ctx), **params)["service"])
+                                 service=service_name(ctx), **params,
+                                 deploymentConfiguration=watching.DEPLOYMENT_CONFIGURATION,
+                                 )["service"])
 
     def delete(self, ctx: Context, found: Found) -> None:
         """Forced: the desired count need not be 0 first. A DRAINING one is on its way."""
@@ -170,10 +201,12 @@ class EcsService(Resource):
 
     def on_ready(self, ctx: Context, found: Found) -> None:
         ctx.outputs.publish(f"{self.step}.stable", True)
+        watching.remember_healthy(ctx, self.step, found)
 
     def health(self, ctx: Context, found: Found) -> Health:
         summary = (f"{found['runningCount']}/{found['desiredCount']} running, "
                    f"{found['pendingCount']} pending")
+        summary += watching.rolled_back_note(ctx, self.step, found)
         events = [e["message"] for e in found.get("events", [])[:3]]
         return Health(stable(found), summary,
                       {"running": found["runningCount"], "desired": found["desiredCount"],
