@@ -92,6 +92,9 @@ class Watch:
         """Show what is new, and raise DeploymentFailed once the deployment is done for."""
         deployment = self._deployment(service)
         if deployment is None:
+            if self.deployment is not None:  # ECS replaced it: the circuit breaker rolled back
+                self._report_events(service)
+                raise self._failure(service, failures.CIRCUIT_BREAKER_REASON)
             return
         self._report_events(service)
         failed = int(deployment.get("failedTasks") or 0)
@@ -265,7 +268,8 @@ def rollback(ctx: Context, step: str, cluster: str, name: str, service: dict[str
 
 
 def _failing_definition(service: dict[str, Any]) -> Any:
-    primary = next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"),
+    primary: dict[str, Any] = next((d for d in service.get("deployments", [])
+                                    if d.get("status") == "PRIMARY"),
                    {})
     failed = [d for d in service.get("deployments", []) if d.get("rolloutState") == "FAILED"]
     return (failed[0] if failed else primary).get("taskDefinition", service.get("taskDefinition"))

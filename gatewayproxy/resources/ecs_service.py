@@ -211,4 +211,5 @@ class EcsService(Resource):
         return Health(stable(found), summary,
                       {"running": found["runningCount"], "desired": found["desiredCount"],
                        "pending": found["pendingCount"], "events": events,
-                       "task_definition": found["taskDefinition"]})
+                       "task_definition": found["taskDefinition"],
+                       "rolled_back_from": ctx.state.get(self.step, watching.ROLLED_BACK_FROM)})

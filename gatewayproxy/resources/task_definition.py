@@ -187,7 +187,12 @@ class TaskDefinition(Resource):
     def health(self, ctx: Context, found: Found) -> Health:
         image = found["containerDefinitions"][0]["image"]
         drift = image != ctx.config.image
+        # After a failed update rolled the service back, this revision is not what runs.
+        undeployed = ctx.state.get("service", "rolled_back_from") == found.get("taskDefinitionArn")
         return Health(not drift, f"revision {found['revision']} {image}"
-                                 + (" (config differs: run up)" if drift else ""),
-                      {"revision": found["revision"], "image": image})
+                                 + (" (config differs: run up)" if drift else "")
+                                 + (" (not deployed: its deployment failed and the service was "
+                                    "rolled back; the next up tries it again)" if undeployed
+                                    else ""),
+                      {"revision": found["revision"], "image": image, "deployed": not undeployed})
 
