@@ -105,3 +105,27 @@ def test_failed_update_rolls_back_to_last_healthy_revision(moto_account: None, t
     # plan says the next up deploys the config's revision again
     plan = run("plan", config=config)
     assert "task definition revision: 1 -> 2" in plan.output, plan.output
+
+
+def test_update_to_image_failing_health_checks_names_them(moto_account: None, tmp_path: Path,
+                                                          calls: list[Call]) -> None:
+    config = write_config(tmp_path / "gatewayproxy.toml")
+    assert run("up", config=config).exit_code == 0
+    healthy = service()["taskDefinition"]
+    calls.clear()
+    # The default budget (3) meets the circuit breaker's threshold (3): ECS rolls back itself.
+    result = run("up", config=broken(config, failures.FAIL_UNHEALTHY))
+    assert result.exit_code == 1
+    assert "Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:" \
+        in result.output
+    assert "target 10." in result.output and "unhealthy: Target.FailedHealthChecks: Health " \
+        "checks failed" in result.output
+    assert "rolled back to gatewayproxy-quizapi-app:1" in result.output
+    assert "hint: the target group's health checks failed" in result.output
+    assert "event: (service quizapi) (task " in result.output  # events shown as they happen
+    live = service()
+    assert live["taskDefinition"] == healthy and len(live["deployments"]) == 1
+    # ECS rolled back already: up sends no rollback of its own
+    assert [p.get("taskDefinition") for p in sent(calls, "update_service")] == [
+        healthy.rsplit(":", 1)[0] + ":2"]
+    assert any(c.operation == "describe_target_health" for c in calls)

@@ -78,6 +78,7 @@ class Watch:
     service: str
     budget: int = DEFAULT_BUDGET
     deployment: str | None = None
+    definition: str | None = None  # the task definition the watched deployment rolls out
     created: Any = None
     stopped: dict[str, StoppedTask] = field(default_factory=dict)
     events: set[str] = field(default_factory=set)
@@ -119,6 +120,7 @@ class Watch:
             if first is None:
                 return None
             self.deployment, self.created = first["id"], first.get("createdAt")
+            self.definition = first.get("taskDefinition")
         return next((d for d in deployments if d.get("id") == self.deployment), None)
 
     def _report_events(self, service: dict[str, Any]) -> None:
@@ -182,7 +184,7 @@ class Watch:
                                  or last.exit_code not in (None, 0)):
             hints += [f"last log line: {line}" for line in self._log_lines(last)]
         rolled = rollback(self.ctx, self.step, self.cluster, self.service, service,
-                          self.settle)
+                          self.definition, self.settle)
         if rolled is not None:
             hints.append(f"the service runs {rolled} again; fix the config and run "
                          "`gatewayproxy up` to deploy it once more (the state is kept)")
@@ -248,11 +250,11 @@ def remember_healthy(ctx: Context, step: str, service: dict[str, Any]) -> None:
 
 
 def rollback(ctx: Context, step: str, cluster: str, name: str, service: dict[str, Any],
-             settle: Any = None) -> str | None:
+             failing: str | None, settle: Any = None) -> str | None:
     """Put the service back on the last healthy revision; its `family:rev`, or None when
     there is none to go back to (a first deploy) or it is the failing one."""
     healthy = ctx.state.get(step, LAST_HEALTHY)
-    failing = _failing_definition(service)
+    failing = failing or _failing_definition(service)
     if not healthy or healthy == failing:
         return None
     ctx.state.record(step, ROLLED_BACK_FROM, failing)
