@@ -80,7 +80,7 @@ def patch_moto_ecs() -> None:
 
     models.Service.__init__ = init  # type: ignore[method-assign]
     backend_class.create_service = create  # type: ignore[method-assign]
-    backend_class.update_service = update  # type: ignore[method-assign]
+    backend_class.update_service = update  # type: ignore[method-assign,assignment]
     backend_class.delete_service = delete  # type: ignore[method-assign]
     _play_failures(backend_class)
     backend_class._gatewayproxy_patched = True  # type: ignore[attr-defined]
@@ -156,8 +156,8 @@ def _play_failures(backend_class: Any) -> None:
 
     backend_class.describe_services = describe_services
     backend_class.list_tasks = list_tasks
-    responses.EC2ContainerServiceResponse.create_service = create_service_response
-    elb_models.FakeTargetGroup.health_for = health_for
+    responses.EC2ContainerServiceResponse.create_service = create_service_response  # type: ignore[method-assign]
+    elb_models.FakeTargetGroup.health_for = health_for  # type: ignore[method-assign]
 
 
 def _fail_one_task(backend: Any, service: Any) -> None:
@@ -200,7 +200,7 @@ def _stopped_task(backend: Any, service: Any, deployment: dict[str, Any], failur
 
     cluster = backend._get_cluster(service.cluster_name)
     definition = backend.describe_task_definition(deployment["taskDefinition"])
-    task = models.Task(cluster, definition, None, None, backend, group=f"service:{service.name}",
+    task: Any = models.Task(cluster, definition, None, None, backend, group=f"service:{service.name}",
                        launch_type="FARGATE", started_by=deployment["id"],
                        networking_configuration=service.network_configuration or None)
     ec2 = ec2_backends[backend.account_id][backend.region_name]
@@ -216,6 +216,7 @@ def _stopped_task(backend: Any, service: Any, deployment: dict[str, Any], failur
     task.status = "STOPPED"
     task.stopped_reason = failure.stopped_reason.format(**words)
     task.stop_code = failure.stop_code
+    container: Any
     for container in task.containers:
         container.last_status = "STOPPED"
         container.exitCode = failure.exit_code
@@ -236,7 +237,8 @@ def _unhealthy_target(backend: Any, service: Any, group_arn: str, address: str,
                       failure: Any) -> None:
     from moto.elbv2.models import elbv2_backends
 
-    group = elbv2_backends[backend.account_id][backend.region_name].target_groups.get(group_arn)
+    group: Any = elbv2_backends[backend.account_id][backend.region_name].target_groups.get(
+        group_arn)
     if group is None:
         return
     port = service.load_balancers[0].get("containerPort")
