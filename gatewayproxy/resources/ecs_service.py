@@ -186,11 +186,12 @@ class EcsService(Resource):
                 f"{self.step}.target_group_arn"))
         if stable(found):  # what to go back to if this update fails (older states lack it)
             watching.remember_healthy(ctx, self.step, found)
+        if fields & {"task definition revision", "port"}:
+            # A new deployment: rollback on (services made before it had it off).
+            params["deploymentConfiguration"] = watching.DEPLOYMENT_CONFIGURATION
         ctx.report(self.step, "; ".join(f"{c.field}: {c.old} -> {c.new}" for c in changes))
         return dict(ctx.aws.call("ecs", "update_service", cluster=ctx.outputs.need("cluster.name"),
-                                 service=service_name(ctx), **params,
-                                 deploymentConfiguration=watching.DEPLOYMENT_CONFIGURATION,
-                                 )["service"])
+                                 service=service_name(ctx), **params)["service"])
 
     def delete(self, ctx: Context, found: Found) -> None:
         """Forced: the desired count need not be 0 first. A DRAINING one is on its way."""
