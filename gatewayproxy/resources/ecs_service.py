@@ -200,6 +200,11 @@ class EcsService(Resource):
                            lambda: ctx.aws.call("ecs", "delete_service", cluster=found["clusterArn"],
                                                 service=service_name(ctx), force=True))
 
+    def publish(self, ctx: Context, found: Found) -> None:
+        """A service found stable (also by `import`) runs a healthy revision: remember it."""
+        if found.get("status") == "ACTIVE" and stable(found):
+            watching.remember_healthy(ctx, self.step, found)
+
     def on_ready(self, ctx: Context, found: Found) -> None:
         ctx.outputs.publish(f"{self.step}.stable", True)
         watching.remember_healthy(ctx, self.step, found)
