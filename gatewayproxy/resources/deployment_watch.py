@@ -176,7 +176,7 @@ class Watch:
         last = self.stopped[sorted(self.stopped)[-1]] if self.stopped else None
         reason = last.why if last else (breaker or "the deployment failed")
         count = len(self.stopped)
-        cause = (f"the circuit breaker failed the deployment ({breaker})" if breaker
+        cause = (breaker.rstrip(".") if breaker  # "ECS deployment circuit breaker: ..."
                  else f"{count} tasks of the new deployment stopped")
         hints = [failures.hint(reason, last.stop_code if last else None,
                                last.exit_code if last else None)]

@@ -127,8 +127,8 @@ def test_circuit_breaker_before_the_budget(tmp_path: Path) -> None:
     watch, _, _ = watch_on(tmp_path, [task(1)], budget=5)
     with pytest.raises(watching.DeploymentFailed) as caught:
         watch.observe(service(failed=1, state="FAILED"))
-    assert "the circuit breaker failed the deployment (ECS deployment circuit breaker: tasks " \
-        "failed to start.)" in str(caught.value)
+    assert str(caught.value) == ("ECS service quizapi: ECS deployment circuit breaker: tasks "
+                                 f"failed to start: {PULL}")
 
 
 def test_ecs_rolled_back_itself_no_second_update(tmp_path: Path) -> None:
