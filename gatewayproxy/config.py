@@ -6,6 +6,7 @@ key. Nothing else in the project parses TOML.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 import tomllib
@@ -144,6 +145,9 @@ class Config:
     access_logs: bool = True
     vpc_link: str = "v1"
     autoscaling: Autoscaling | None = None
+    # container.max_failed_tasks: `up` stops waiting once this many tasks of a new deployment
+    # have stopped (gatewayproxy/resources/deployment_watch.py).
+    max_failed_tasks: int = 3
     path: Path | None = None
     health_check: HealthCheck = HealthCheck()
     allow_long_timeout: bool = False
@@ -163,7 +167,7 @@ _SCHEMA: dict[str, set[str]] = {
     "stack": {"name", "region", "state"},
     "container": {"image", "port", "cpu", "memory", "desired_count", "environment", "autoscaling",
                   "health_check", "secrets", "registry_credentials", "architecture",
-                  "capacity"},
+                  "capacity", "max_failed_tasks"},
     "network": {"vpc_cidr", "availability_zones"},
     "api": {"stage", "routes", "throttle", "usage_plan", "access_logs", "vpc_link",
             "allow_long_timeout"},
@@ -273,13 +277,14 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Config:
     if vpc_link not in VPC_LINKS:
         raise ConfigError(f"api.vpc_link {vpc_link!r} must be \"v1\" or \"v2\"")
     autoscaling = _autoscaling(container.get("autoscaling"), desired)
-    return _parse_health_and_timeouts(raw, _parse_container_options(container, Config(
+    return _parse_failure_budget(container, _parse_health_and_timeouts(
+        raw, _parse_container_options(container, Config(
         name=name, region=region, image=image, port=port, cpu=cpu, memory=memory,
         desired_count=desired, environment=dict(environment), vpc_cidr=str(net),
         availability_zones=azs, stage=stage, routes=routes, throttle=throttle,
         usage_plan=usage_plan, access_logs=access_logs, vpc_link=vpc_link,
         autoscaling=autoscaling, path=path, state=_parse_state(stack),
-    )))
+    ))))
 
 
 def _table(raw: Any, where: str, known: set[str]) -> dict[str, Any]:
@@ -634,3 +639,8 @@ def _parse_state(stack: dict[str, Any]) -> str | None:
     elif value is not None and value.startswith("s3:"):
         raise ConfigError(f"stack.state {value!r} is not an s3://BUCKET/KEY address")
     return value
+def _parse_failure_budget(container: dict[str, Any], config: Config) -> Config:
+    """container.max_failed_tasks: how many stopped tasks of a new deployment `up` takes before
+    it stops waiting (ECS's circuit breaker needs at least 3, often many more)."""
+    budget = _integer(container, "container", "max_failed_tasks", 3, 1, 50)
+    return dataclasses.replace(config, max_failed_tasks=budget)

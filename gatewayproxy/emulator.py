@@ -6,6 +6,10 @@ DescribeNatGateways and files a subnet created by zone id under no zone; here se
 desired count at once, the managed policies exist, DeleteResource deletes the subtree, NAT
 gateways are filtered by tag and subnets land in their zone, so `up`, `status` and `down` work
 end to end without an AWS account, and stacks sharing one emulator stay apart.
+The sandbox also plays the failures of gatewayproxy/failures.py: a service deployment whose task
+definition uses `gatewayproxy/fail:pull`, `:exit` or `:unhealthy` stops one task per
+DescribeServices (with AWS's reason texts, events, an unhealthy target, log lines), and its
+circuit breaker fails it (rolling back when it can) once the threshold is reached.
 Run as `python -m gatewayproxy.emulator --port N`.
 """
 
@@ -32,6 +36,13 @@ def patch_moto_ecs() -> None:
 
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
+        if _plays_failure(self._backend, self.task_definition):
+            # Its tasks never run: the deployment stays IN_PROGRESS until it fails.
+            self.running_count, self.pending_count = 0, self.desired_count
+            for deployment in self.deployments:
+                deployment.update(runningCount=0, pendingCount=self.desired_count,
+                                  rolloutState="IN_PROGRESS", failedTasks=0)
+            return
         self.running_count = self.desired_count
         self.pending_count = 0
         for deployment in self.deployments:
@@ -40,12 +51,21 @@ def patch_moto_ecs() -> None:
 
     def create(self: Any, *args: Any, **kwargs: Any) -> Any:
         service = original_create(self, *args, **kwargs)
-        _register_tasks(self, service)
+        _register_tasks(self, service, running=0 if _plays_failure(
+            self, service.task_definition) else None)
         return service
 
-    def update(self: Any, *args: Any, **kwargs: Any) -> Any:
-        service = original_update(self, *args, **kwargs)
+    def update(self: Any, properties: dict[str, Any]) -> Any:
+        cluster = properties.get("cluster", "default")
+        name = properties.get("service", "").split("/")[-1]
+        before = self._get_service(cluster, name).task_definition
+        service = original_update(self, properties)
+        if service.task_definition != before:
+            _new_deployment(service)
+        if _plays_failure(self, service.task_definition):
+            return service  # the old deployment keeps running; the new one fails
         # The rolling update is over at once: one deployment, of the new task definition.
+        service.deployments = [d for d in service.deployments if d["status"] == "PRIMARY"]
         service.running_count = service.desired_count
         for deployment in service.deployments:
             deployment.update(runningCount=service.desired_count, pendingCount=0,
@@ -61,8 +81,9 @@ def patch_moto_ecs() -> None:
 
     models.Service.__init__ = init  # type: ignore[method-assign]
     backend_class.create_service = create  # type: ignore[method-assign]
-    backend_class.update_service = update  # type: ignore[method-assign]
+    backend_class.update_service = update  # type: ignore[method-assign,assignment]
     backend_class.delete_service = delete  # type: ignore[method-assign]
+    _play_failures(backend_class)
     backend_class._gatewayproxy_patched = True  # type: ignore[attr-defined]
 
 
@@ -119,6 +140,212 @@ def _use_strategy(service: Any, strategy: list[dict[str, Any]]) -> None:
     service.launch_type = None
     for deployment in service.deployments:
         deployment.update(launchType=None, capacityProviderStrategy=strategy)
+def _plays_failure(backend: Any, task_definition: Any) -> Any:
+    """The failure the task definition's image plays (gatewayproxy/failures.py), or None."""
+    from gatewayproxy import failures
+
+    if not task_definition:
+        return None
+    definition = backend.describe_task_definition(task_definition)
+    return failures.played(definition.container_definitions[0].get("image", ""))
+
+
+def _new_deployment(service: Any) -> None:
+    """A new task definition starts a new PRIMARY deployment; the old one goes ACTIVE (moto
+    keeps one deployment and rewrites it)."""
+    from moto.core.utils import utcnow
+    from moto.moto_api._internal import mock_random
+
+    old = [d for d in service.deployments if d["status"] == "PRIMARY"]
+    for deployment in old:
+        deployment["status"] = "ACTIVE"
+    now = utcnow()
+    template = old[0] if old else {}
+    service.deployments.insert(0, {
+        **template, "id": f"ecs-svc/{mock_random.randint(0, 32**12)}", "status": "PRIMARY",
+        "taskDefinition": service.task_definition, "createdAt": now, "updatedAt": now,
+        "rolloutState": "IN_PROGRESS", "failedTasks": 0, "runningCount": 0,
+        "pendingCount": service.desired_count, "desiredCount": service.desired_count})
+
+
+def _play_failures(backend_class: Any) -> None:
+    """Each DescribeServices of a service whose new deployment plays a failure stops one more
+    of its tasks; CreateService keeps the deploymentConfiguration moto drops; ListTasks filters
+    by serviceName (the task's group) as AWS does; targets can be unhealthy."""
+    from moto.ecs import responses
+    from moto.elbv2 import models as elb_models
+
+    original_describe = backend_class.describe_services
+    original_list = backend_class.list_tasks
+    original_response = responses.EC2ContainerServiceResponse.create_service
+    original_health = elb_models.FakeTargetGroup.health_for
+
+    def describe_services(self: Any, cluster: str, names: list[str]) -> Any:
+        found, missing = original_describe(self, cluster, names)
+        for service in found:
+            _fail_one_task(self, service)
+        return found, missing
+
+    def list_tasks(self: Any, *args: Any, service_name: str | None = None, **kwargs: Any) -> Any:
+        tasks = original_list(self, *args, **kwargs)
+        if service_name:
+            tasks = [t for t in tasks if t.group == f"service:{service_name.split('/')[-1]}"]
+        return tasks
+
+    def create_service_response(self: Any) -> Any:
+        answer = original_response(self)
+        config = self._get_param("deploymentConfiguration")
+        if config:
+            service = self.ecs_backend._get_service(self._get_param("cluster", "default"),
+                                                    self._get_param("serviceName"))
+            service.deployment_configuration = config
+        return answer
+
+    def health_for(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
+        bad = getattr(self, "gatewayproxy_unhealthy", {}).get(target["Id"])
+        if bad is not None and target["Id"] in self.targets:
+            return elb_models.FakeHealthStatus(target["Id"], self.targets[target["Id"]].get(
+                "Port", self.port), self.health_check_port, "unhealthy", *bad)
+        return original_health(self, target, ec2_backend)
+
+    backend_class.describe_services = describe_services
+    backend_class.list_tasks = list_tasks
+    responses.EC2ContainerServiceResponse.create_service = create_service_response  # type: ignore[method-assign]
+    elb_models.FakeTargetGroup.health_for = health_for  # type: ignore[method-assign]
+
+
+def _fail_one_task(backend: Any, service: Any) -> None:
+    """Play one task failure of the service's IN_PROGRESS primary deployment, and the circuit
+    breaker's verdict once its threshold is reached (0.5 x desired, at least 3, at most 200:
+    ServiceDeploymentCircuitBreaker.threshold)."""
+    import math
+
+    primary = next((d for d in service.deployments if d["status"] == "PRIMARY"), None)
+    if primary is None or primary.get("rolloutState") != "IN_PROGRESS":
+        return
+    failure = _plays_failure(backend, primary["taskDefinition"])
+    if failure is None:
+        return
+    task = _stopped_task(backend, service, primary, failure)
+    primary["failedTasks"] = int(primary.get("failedTasks") or 0) + 1
+    breaker = (getattr(service, "deployment_configuration", None) or {}).get(
+        "deploymentCircuitBreaker", {})
+    threshold = min(200, max(3, math.ceil(0.5 * service.desired_count)))
+    if not breaker.get("enable") or primary["failedTasks"] < threshold:
+        return
+    _circuit_breaker(backend, service, primary, bool(breaker.get("rollback")), task)
+
+
+def _event(service: Any, message: str) -> None:
+    from moto.core.utils import utcnow
+    from moto.moto_api._internal import mock_random
+
+    service.events.insert(0, {"id": str(mock_random.uuid4()), "createdAt": utcnow(),
+                              "message": message})
+
+
+def _stopped_task(backend: Any, service: Any, deployment: dict[str, Any], failure: Any) -> Any:
+    """A STOPPED task of the deployment, as ECS leaves it: its reasons, its container's end,
+    no network interface left, an unhealthy target or log lines where the failure has them."""
+    from moto.ec2.models import ec2_backends
+    from moto.ecs import models
+
+    from gatewayproxy import failures
+
+    cluster = backend._get_cluster(service.cluster_name)
+    definition = backend.describe_task_definition(deployment["taskDefinition"])
+    task: Any = models.Task(cluster, definition, None, None, backend, group=f"service:{service.name}",
+                       launch_type="FARGATE", started_by=deployment["id"],
+                       networking_configuration=service.network_configuration or None)
+    ec2 = ec2_backends[backend.account_id][backend.region_name]
+    address = None
+    for attachment in task.attachments:
+        details = {d["name"]: d["value"] for d in attachment["details"]}
+        address = details.get("privateIPv4Address")
+        ec2.delete_network_interface(details["networkInterfaceId"])
+    image = definition.container_definitions[0].get("image", "")
+    group = (service.load_balancers or [{}])[0].get("targetGroupArn", "")
+    words = {"ref": failures.resolved_ref(image), "target_group": group}
+    task.desired_status = "STOPPED"
+    task.status = "STOPPED"
+    task.stopped_reason = failure.stopped_reason.format(**words)
+    task.stop_code = failure.stop_code
+    container: Any
+    for container in task.containers:
+        container.last_status = "STOPPED"
+        container.exitCode = failure.exit_code
+        container.reason = (failure.container_reason or "").format(**words) or None
+    backend.tasks.setdefault(cluster.name, {})[task.task_arn] = task
+    _event(service, failures.EVENT_STARTED.format(service=service.name, task=task.id))
+    if failure.target_reason and group and address:
+        _unhealthy_target(backend, service, group, address, failure)
+        _event(service, failures.EVENT_UNHEALTHY.format(
+            service=service.name, task=task.id, port=service.load_balancers[0].get(
+                "containerPort"), target_group=group))
+    if failure.log_lines:
+        _write_logs(backend, definition, task, failure.log_lines)
+    return task
+
+
+def _unhealthy_target(backend: Any, service: Any, group_arn: str, address: str,
+                      failure: Any) -> None:
+    from moto.elbv2.models import elbv2_backends
+
+    group: Any = elbv2_backends[backend.account_id][backend.region_name].target_groups.get(
+        group_arn)
+    if group is None:
+        return
+    port = service.load_balancers[0].get("containerPort")
+    target = f"10.{abs(hash(service.arn)) % 250}.250.{len(group.targets) % 250 + 4}"
+    group.register([{"Id": target, "Port": port}])
+    unhealthy = getattr(group, "gatewayproxy_unhealthy", {})
+    unhealthy[target] = (failure.target_reason, failure.target_description)
+    group.gatewayproxy_unhealthy = unhealthy
+
+
+def _write_logs(backend: Any, definition: Any, task: Any, lines: tuple[str, ...]) -> None:
+    """The container's last words in its awslogs stream `<prefix>/<container>/<task id>`."""
+    import time
+
+    from moto.logs.models import logs_backends
+
+    container = definition.container_definitions[0]
+    options = container.get("logConfiguration", {}).get("options", {})
+    logs = logs_backends[backend.account_id][backend.region_name]
+    group = options.get("awslogs-group")
+    if group not in logs.groups or "awslogs-stream-prefix" not in options:
+        return
+    stream = f"{options['awslogs-stream-prefix']}/{container.get('name')}/{task.id}"
+    logs.create_log_stream(group, stream)
+    port = (container.get("portMappings") or [{}])[0].get("containerPort", 80)
+    now = int(time.time() * 1000)
+    logs.put_log_events(group, stream, [{"timestamp": now + i, "message": line.format(port=port)}
+                                        for i, line in enumerate(lines)])
+
+
+def _circuit_breaker(backend: Any, service: Any, primary: dict[str, Any], rollback: bool,
+                     task: Any) -> None:
+    """FAILED; with rollback on and a completed deployment before it, back to that one at once
+    (the failed deployment is gone, as once ECS has drained it)."""
+    from gatewayproxy import failures
+
+    primary["rolloutState"] = "FAILED"
+    primary["rolloutStateReason"] = failures.CIRCUIT_BREAKER_REASON
+    previous = [d for d in service.deployments
+                if d is not primary and d.get("rolloutState") == "COMPLETED"]
+    if not rollback or not previous:
+        _event(service, failures.EVENT_DEPLOYMENT_FAILED.format(service=service.name,
+                                                                deployment=primary["id"]))
+        return
+    _event(service, failures.EVENT_ROLLING_BACK.format(
+        service=service.name, deployment=primary["id"], previous=previous[0]["id"]))
+    service.task_definition = previous[0]["taskDefinition"]
+    _new_deployment(service)
+    service.deployments = [d for d in service.deployments if d["status"] == "PRIMARY"]
+    service.deployments[0].update(rolloutState="COMPLETED", runningCount=service.desired_count,
+                                  pendingCount=0)
+    service.running_count, service.pending_count = service.desired_count, 0
+    _register_tasks(backend, service)
 
 
 # The AWS managed policies gatewayproxy attaches; loading moto's ~1,400 others costs a second

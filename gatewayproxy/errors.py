@@ -52,8 +52,9 @@ class StepFailed(GatewayProxyError):
 
     def __init__(self, step: str, cause: Exception, resume: str) -> None:
         reason = str(cause).rstrip(".")
+        hints = "".join(f"\n  hint: {h}" for h in getattr(cause, "hints", ()))
         super().__init__(f"step {step} failed: {reason}. Everything made so far is in the state; "
-                         f"run `{resume}` to resume")
+                         f"run `{resume}` to resume{hints}")
         self.step = step
         self.cause = cause
 

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from gatewayproxy.context import Context
 from gatewayproxy.errors import NotOurs
+from gatewayproxy.resources import deployment_watch as watching
 from gatewayproxy.resources.base import UNKNOWN, FieldChange, Found, Health, Resource, WaitFor
 from gatewayproxy.resources.common import ignore_missing
 from gatewayproxy.resources.ecs_cluster import SLR_NOT_READY
@@ -124,6 +125,31 @@ def _balancer(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: entry.get(k) for k in ("targetGroupArn", "containerName", "containerPort")}
 
 
+def _watched(ctx: Context, found: Found) -> Any:
+    """The ready wait's read: the service, with its deployment watched (tasks, events, target
+    health; stops early on the failure budget: gatewayproxy/resources/deployment_watch.py)."""
+    service = describe(ctx)
+    cluster = cluster_name(ctx)
+    if service is None or cluster is None:
+        return service
+    key = f"deployment_watch:{service['serviceArn']}"
+    with ctx.reads_lock:
+        watch = ctx.reads.get(key)
+        if watch is None:
+            watch = ctx.reads[key] = watching.Watch(
+                ctx, "service", cluster, service_name(ctx), budget=watching.budget(ctx),
+                settle=lambda: _settle(ctx))
+    watch.observe(service)
+    return service
+
+
+def _settle(ctx: Context) -> None:
+    """Wait until the rolled-back service is stable again."""
+    ctx.aws.wait_for(f"ECS service {service_name(ctx)} rollback", lambda: describe(ctx), _rollout,
+                     frozenset({"stable"}), frozenset({"FAILED", "missing"}), timeout=TIMEOUT,
+                     reason=_failure, report=lambda m: ctx.report("service", m))
+
+
 @dataclass
 class EcsService(Resource):
     """A service left DRAINING by an earlier `down` is replaced: waited INACTIVE, made anew."""
@@ -131,7 +157,7 @@ class EcsService(Resource):
     kind: ClassVar[str] = "ECS service"
     FORCE_NEW: ClassVar[frozenset[str]] = frozenset({"status"})
     ready: ClassVar[WaitFor | None] = WaitFor(
-        read=lambda ctx, found: describe(ctx), status=_rollout, done=frozenset({"stable"}),
+        read=_watched, status=_rollout, done=frozenset({"stable"}),
         failed=frozenset({"FAILED", "missing"}), timeout=TIMEOUT, reason=_failure)
     gone: ClassVar[WaitFor | None] = WaitFor(
         read=lambda ctx, found: describe(ctx),
@@ -193,9 +219,10 @@ class EcsService(Resource):
             healthCheckGracePeriodSeconds=ctx.config.health_check.grace_period,
             propagateTags="SERVICE",
             enableECSManagedTags=True, clientToken=str(token), tags=tags,
-            # Without the circuit breaker a crash-looping container never reports FAILED.
-            deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True,
-                                                                  "rollback": False}},
+            # Without the circuit breaker a crash-looping container never reports FAILED; with
+            # rollback on, a failed update goes back to the last completed deployment (a first
+            # deploy has none: it just ends FAILED).
+            deploymentConfiguration=watching.DEPLOYMENT_CONFIGURATION,
             retry=(SLR_NOT_READY,),
         )["service"])
         self.record(ctx, service)
@@ -218,6 +245,11 @@ class EcsService(Resource):
             # capacityProviderStrategy): the tasks move onto it with a forced one.
             params["capacityProviderStrategy"] = strategy(ctx, found)
             params["forceNewDeployment"] = True
+        if stable(found):  # what to go back to if this update fails (older states lack it)
+            watching.remember_healthy(ctx, self.step, found)
+        if fields & {"task definition revision", "port", "capacity"}:
+            # A new deployment: rollback on (services made before it had it off).
+            params["deploymentConfiguration"] = watching.DEPLOYMENT_CONFIGURATION
         ctx.report(self.step, "; ".join(f"{c.field}: {c.old} -> {c.new}" for c in changes))
         return dict(ctx.aws.call("ecs", "update_service", cluster=ctx.outputs.need("cluster.name"),
                                  service=service_name(ctx), **params)["service"])
@@ -229,15 +261,23 @@ class EcsService(Resource):
                            lambda: ctx.aws.call("ecs", "delete_service", cluster=found["clusterArn"],
                                                 service=service_name(ctx), force=True))
 
+    def publish(self, ctx: Context, found: Found) -> None:
+        """A service found stable (also by `import`) runs a healthy revision: remember it."""
+        if found.get("status") == "ACTIVE" and stable(found):
+            watching.remember_healthy(ctx, self.step, found)
+
     def on_ready(self, ctx: Context, found: Found) -> None:
         ctx.outputs.publish(f"{self.step}.stable", True)
+        watching.remember_healthy(ctx, self.step, found)
 
     def health(self, ctx: Context, found: Found) -> Health:
         summary = (f"{found['runningCount']}/{found['desiredCount']} running, "
                    f"{found['pendingCount']} pending")
+        summary += watching.rolled_back_note(ctx, self.step, found)
         events = [e["message"] for e in found.get("events", [])[:3]]
         return Health(stable(found), summary,
                       {"running": found["runningCount"], "desired": found["desiredCount"],
                        "pending": found["pendingCount"], "events": events,
                        "capacity": capacity_of(found),
-                       "task_definition": found["taskDefinition"]})
+                       "task_definition": found["taskDefinition"],
+                       "rolled_back_from": ctx.state.get(self.step, watching.ROLLED_BACK_FROM)})

@@ -237,9 +237,14 @@ class TaskDefinition(Resource):
         image = found["containerDefinitions"][0]["image"]
         drift = image != ctx.config.image
         container = found["containerDefinitions"][0]
+        # After a failed update rolled the service back, this revision is not what runs.
+        undeployed = ctx.state.get("service", "rolled_back_from") == found.get("taskDefinitionArn")
         return Health(not drift, f"revision {found['revision']} {image}"
-                                 + (" (config differs: run up)" if drift else ""),
-                      {"revision": found["revision"], "image": image,
+                                 + (" (config differs: run up)" if drift else "")
+                                 + (" (not deployed: its deployment failed and the service was "
+                                    "rolled back; the next up tries it again)" if undeployed
+                                    else ""),
+                      {"revision": found["revision"], "image": image, "deployed": not undeployed,
                        "architecture": architecture(found),
                        # Names only; the values stay in Secrets Manager / SSM (never read).
                        "secrets": sorted(secret_refs(container)),
