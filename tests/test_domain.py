@@ -113,3 +113,167 @@ def test_up_with_a_zone_requests_validates_and_points_dns(
     assert domain_names() == []
     assert certificates() == []
     assert boto3.client("route53", region_name=REGION).get_hosted_zone(Id=zone)
+
+
+def domain_inventory(zone: str | None = None) -> dict[str, int]:
+    """What the custom domain makes, by kind (the zone's NS and SOA are the zone's own)."""
+    apigw = boto3.client("apigateway", region_name=REGION)
+    mappings = sum(len(apigw.get_base_path_mappings(domainName=d)["items"])
+                   for d in domain_names())
+    kinds = {"certificates": len(certificates()), "domain_names": len(domain_names()),
+             "mappings": mappings}
+    if zone is not None:
+        kinds["records"] = len(records(zone))
+    return {k: n for k, n in kinds.items() if n}
+
+
+FULL = {"certificates": 1, "domain_names": 1, "mappings": 1, "records": 3}
+
+
+def user_certificate(name: str = "api.quiz.example.com") -> str:
+    """A certificate of the user's (imported: ISSUED at once)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .sign(key, hashes.SHA256()))
+    answer = boto3.client("acm", region_name=REGION).import_certificate(
+        Certificate=cert.public_bytes(serialization.Encoding.PEM),
+        PrivateKey=key.private_bytes(serialization.Encoding.PEM,
+                                     serialization.PrivateFormat.TraditionalOpenSSL,
+                                     serialization.NoEncryption()))
+    return str(answer["CertificateArn"])
+
+
+@pytest.mark.e2e
+def test_refused_before_any_write_without_a_zone_or_a_certificate(
+        moto_account: None, tmp_path: Path, calls: list[Call]) -> None:
+    make_zone("other.org")
+    make_zone("example.com", private=True)  # private zones do not count
+    calls.clear()
+    config = domain_config(tmp_path / "gatewayproxy.toml")
+    for command in ("plan", "up"):
+        result = run(command, config=config)
+        assert result.exit_code == 1, result.output
+        assert "give api.domain.certificate_arn, or create a public hosted zone" in result.output
+        assert "Traceback" not in result.output
+    assert writes(calls) == []
+
+
+@pytest.mark.e2e
+def test_a_user_certificate_is_checked_before_any_write(
+        moto_account: None, tmp_path: Path, calls: list[Call]) -> None:
+    other = user_certificate("www.quiz.example.com")
+    config = domain_config(tmp_path / "gatewayproxy.toml", DOMAIN,
+                           f'certificate_arn = "{other}"')
+    result = run("up", config=config)
+    assert result.exit_code == 1
+    assert "api.domain.certificate_arn covers www.quiz.example.com, not api.quiz.example.com" \
+        in result.output
+    elsewhere = other.replace(REGION, "us-east-1")
+    domain_config(config, DOMAIN, f'certificate_arn = "{elsewhere}"')
+    result = run("up", config=config)
+    assert result.exit_code == 1
+    assert "is in us-east-1; a REGIONAL custom domain needs a certificate in the stack's " \
+        "region eu-west-1" in result.output
+    assert writes(calls) == []
+
+
+@pytest.mark.e2e
+def test_user_certificate_without_a_zone_disabled_default_endpoint(
+        moto_account: None, tmp_path: Path, calls: list[Call], probes: list[str]) -> None:
+    arn = user_certificate()
+    config = domain_config(tmp_path / "gatewayproxy.toml", DOMAIN, f'certificate_arn = "{arn}"')
+    plan = run("plan", config=config)
+    assert plan.exit_code == 0, plan.output
+    assert "+ custom domain" in plan.output and "api.quiz.example.com" in plan.output
+    assert "ACM certificate" not in plan.output and "DNS alias" not in plan.output
+    result = run("up", config=config)
+    assert result.exit_code == 0, result.output
+    domain = boto3.client("apigateway", region_name=REGION).get_domain_name(
+        domainName="api.quiz.example.com")
+    assert f"create DNS record: api.quiz.example.com CNAME {domain['regionalDomainName']}" \
+        in result.output
+    assert domain["regionalCertificateArn"] == arn
+    assert sent(calls, "request_certificate") == []
+    assert probes[-1].startswith("https://") and "execute-api" in probes[-1]
+
+    # Only the custom domain answers: the API's flag, then a deployment (AWS applies it then).
+    domain_config(config, DOMAIN, f'certificate_arn = "{arn}"', "disable_default_endpoint = true")
+    plan = run("plan", config=config)
+    assert "~ REST API" in plan.output
+    assert "disable_default_endpoint: false -> true" in plan.output.lower()
+    assert "~ API stage" in plan.output
+    calls.clear()
+    result = run("up", config=config)
+    assert result.exit_code == 0, result.output
+    update, = sent(calls, "update_rest_api")
+    assert update["patchOperations"] == [{"op": "replace", "path": "/disableExecuteApiEndpoint",
+                                          "value": "True"}]
+    assert [c.operation for c in calls if c.operation in ("update_rest_api", "create_deployment")
+            ] == ["update_rest_api", "create_deployment"]
+    assert probes[-1] == "https://api.quiz.example.com"
+    api = boto3.client("apigateway", region_name=REGION).get_rest_apis()["items"][0]
+    assert api["disableExecuteApiEndpoint"] is True
+
+    report = json.loads(run("status", "--json", config=config).output)
+    details = next(s for s in report["steps"] if s["name"] == "rest_api")["details"]["domain"]
+    assert details["certificate"] == {"arn": arn, "status": "ISSUED", "requested_by": "user"}
+    assert details["dns"]["record"] == f"api.quiz.example.com CNAME {domain['regionalDomainName']}"
+    assert details["default_endpoint"] == "disabled"
+
+    down = run("down", "--yes", config=config)
+    assert down.exit_code == 0, down.output
+    assert domain_names() == []
+    assert [c["CertificateArn"] for c in certificates()] == [arn]  # the user's stays
+
+
+@pytest.mark.e2e
+def test_a_renamed_domain_is_replaced_and_a_removed_one_deleted(
+        moto_account: None, tmp_path: Path, calls: list[Call]) -> None:
+    zone = make_zone("quiz.example.com")
+    make_zone("example.com")  # the longest matching suffix wins
+    config = domain_config(tmp_path / "gatewayproxy.toml")
+    plan = run("plan", config=config)
+    for row in ("+ ACM certificate", "+ DNS validation record", "+ custom domain",
+                "+ base path mapping", "+ DNS alias records"):
+        assert row in plan.output, plan.output
+    assert run("up", config=config).exit_code == 0
+    assert domain_inventory(zone) == FULL
+
+    domain_config(config, 'name = "v2.quiz.example.com"')
+    plan = run("plan", config=config)
+    assert "-/+ custom domain" in plan.output, plan.output
+    assert "name: api.quiz.example.com -> v2.quiz.example.com" in plan.output
+    assert "+ ACM certificate" in plan.output and "- ACM certificate" in plan.output
+    result = run("up", config=config)
+    assert result.exit_code == 0, result.output
+    assert domain_names() == ["v2.quiz.example.com"]
+    assert [c["DomainName"] for c in certificates()] == ["v2.quiz.example.com"]
+    assert domain_inventory(zone) == FULL
+    assert {r["Name"] for r in records(zone) if r["Type"] == "A"} == {"v2.quiz.example.com."}
+    assert run("url", config=config).output.strip() == "https://v2.quiz.example.com/"
+
+    config.write_text(CONFIG)
+    plan = run("plan", config=config)
+    for row in ("- ACM certificate", "- custom domain", "- base path mapping",
+                "- DNS alias records", "- DNS validation record"):
+        assert row in plan.output, plan.output
+    result = run("up", config=config)
+    assert result.exit_code == 0, result.output
+    assert domain_inventory(zone) == {}
+    assert "execute-api" in run("url", config=config).output
+    calls.clear()
+    assert run("up", config=config).exit_code == 0
+    assert writes(calls) == []

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from gatewayproxy.context import Context
 from gatewayproxy.resources import acm_certificate as acm
 from gatewayproxy.resources import domain
-from gatewayproxy.resources.base import Found, Health, Resource
+from gatewayproxy.resources.base import FieldChange, Found, Health, Resource
 from gatewayproxy.resources.dns_alias import record_sets
 
 # ACM fills in the ResourceRecord a few seconds after RequestCertificate.
@@ -36,6 +36,7 @@ def _certificate_arn(ctx: Context) -> str | None:
 @dataclass
 class ValidationRecord(Resource):
     kind: ClassVar[str] = "DNS validation record"
+    FORCE_NEW: ClassVar[frozenset[str]] = frozenset({"name"})
 
     def name(self, ctx: Context) -> str:
         return domain.hostname(ctx)
@@ -63,8 +64,14 @@ class ValidationRecord(Resource):
         found = next((r for r in record_sets(ctx, zone, name) if r["Type"] == "CNAME"), None)
         return {**found, "zone": zone} if found else None
 
-    def diff(self, ctx: Context, found: Found) -> list[Any]:
-        return []
+    def diff(self, ctx: Context, found: Found) -> list[FieldChange]:
+        """A renamed domain's certificate asks for a record under the new name: the old one
+        goes (ACM names `_<token>.<domain>.`)."""
+        name = ctx.config.domain.name if ctx.config.domain else None
+        if name is None or str(found["Name"]).lower().endswith("." + domain.fqdn(name)):
+            return []
+        old = str(found["Name"]).rstrip(".").split(".", 1)[-1]
+        return [FieldChange("name", old, name)]
 
     def create(self, ctx: Context) -> Found:
         zone = domain.zone(ctx)
