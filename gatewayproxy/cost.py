@@ -56,8 +56,23 @@ def estimate(cfg: Config, region: str) -> Estimate | None:
              f"{tasks} x ({vcpu:g} vCPU, {memory_gb:g} GB) = ${fargate_hour:.4f}/h each"),
         Line("API Gateway (REST)", None,
              f"${table['rest_api_million_requests']:.2f} per million requests"),
-    )
+    ) + _domain_lines(cfg)
     return Estimate(region, data["as_of"], lines)
+
+
+# Route 53 pricing (aws.amazon.com/route53/pricing): a public hosted zone is $0.50 a month
+# (first 25); alias queries to AWS resources (the API's regional name) are free. ACM pricing
+# (aws.amazon.com/certificate-manager/pricing): public certificates cost nothing.
+HOSTED_ZONE_MONTH = 0.50
+
+
+def _domain_lines(cfg: Config) -> tuple[Line, ...]:
+    """[api.domain]: nothing of ours is billed; the hosted zone is the user's."""
+    if cfg.domain is None:
+        return ()
+    return (Line("custom domain", 0.0,
+                 f"ACM public certificate and alias queries free; hosted zone "
+                 f"${HOSTED_ZONE_MONTH:.2f}/month, not ours"),)
 
 
 def describe(found: Estimate | None, region: str) -> list[str]:

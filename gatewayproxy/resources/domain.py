@@ -57,7 +57,7 @@ def target(ctx: Context) -> dict[str, str] | None:
     domain published it (up, plan), else read (status); None before it exists."""
     found = ctx.outputs.get(TARGET)
     if found is not None or ctx.command not in ("status", "down"):
-        return found  # type: ignore[no-any-return]
+        return found
     name = ctx.state.get(STEP, DOMAIN)
     answer = ctx.aws.find("apigateway", "get_domain_name", domainName=name) if name else None
     if answer is None:

@@ -256,7 +256,8 @@ class RestApi(Resource):
             FieldChange("disable_default_endpoint", current, wanted)]
 
     def create(self, ctx: Context) -> Found:
-        extra = {"disableExecuteApiEndpoint": True} if default_endpoint_disabled(ctx) else {}
+        extra: dict[str, Any] = ({"disableExecuteApiEndpoint": True}
+                                 if default_endpoint_disabled(ctx) else {})
         api = ctx.aws.call("apigateway", "create_rest_api", name=ctx.name("api"),
                            description=f"gatewayproxy {ctx.stack}",
                            endpointConfiguration={"types": ["REGIONAL"]},
