@@ -1,15 +1,15 @@
 """The ACM certificate gatewayproxy requests for the custom domain when the config names none:
 public, DNS-validated, in the stack's region (a REGIONAL domain takes only that), tagged.
 
-Its `ready` is ISSUED, which needs the validation CNAME (dns_validation_record.py, made as soon
-as the certificate exists) in the zone. A renamed domain gets a new certificate; the old one
-is a leftover, deleted once the custom domain moved off it. A certificate the user gave is
-never touched: no node of this kind wants it.
+It is issued once the validation CNAME (dns_validation_record.py, made as soon as the
+certificate exists) is in the zone: that record's `ready` waits for ISSUED. A renamed domain
+gets a new certificate; the old one is a leftover, deleted once the custom domain moved off it.
+A certificate the user gave is never touched: no node of this kind wants it.
 """
 
 from __future__ import annotations
 
-import hashlib
+import secrets
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -27,11 +27,20 @@ ISSUE_TIMEOUT = 45 * 60
 IN_USE_SECONDS = 10 * 60
 # state: the certificates a renamed domain no longer uses, until they are deleted
 OLD = "domain_old_certificates"
+TOKEN = "domain_certificate_token"  # state: the request's idempotency token, until recorded
+STEP = domain.STEP
 
 
 def describe(ctx: Context, arn: str, retry: tuple[str, ...] = ()) -> Found | None:
     found = ctx.aws.find("acm", "describe_certificate", CertificateArn=arn, retry=retry)
     return dict(found["Certificate"]) if found else None
+
+
+def certificate_arn(ctx: Context) -> str | None:
+    """The requested certificate, as this command found or made it, else as recorded."""
+    found = ctx.outputs.get(f"{domain.STEP}.certificate_arn") or ctx.state.get(
+        domain.STEP, domain.CERTIFICATE)
+    return str(found) if found else None
 
 
 def _status(found: Any) -> str:
@@ -45,11 +54,29 @@ def _reason(found: Any) -> str:
         "does the zone answer for the domain (its NS records at the registrar)?")
 
 
+def _issued_read(ctx: Context, found: Found) -> Found | None:
+    arn = certificate_arn(ctx)
+    return describe(ctx, arn, retry=NOT_YET) if arn else None
+
+
+# Until ACM issued it, failing on a status that never becomes ISSUED: the validation record's
+# `ready` (that record is what issuing waits for; waiting on the certificate's own node would
+# hold up a sequential run before the record is made).
+ISSUED = WaitFor(read=_issued_read, status=_status, done=frozenset({"ISSUED"}),
+                 failed=domain.CERTIFICATE_FAILED, timeout=ISSUE_TIMEOUT, reason=_reason)
+
+
 def idempotency_token(ctx: Context, name: str) -> str:
-    """The same token for the same stack and name: a re-run within the hour after a crash gets
-    the certificate it already asked for (RequestCertificate: `\\w+`, at most 32 characters;
-    tokens time out after one hour)."""
-    return "gp" + hashlib.sha256(f"{ctx.stack}/{name}".encode()).hexdigest()[:30]
+    """One token per request, kept in the state before the request is sent: a re-run after a
+    crash (within the hour tokens live) gets the certificate it already asked for, and a
+    request after that certificate was deleted is a new one (RequestCertificate: `\\w+`, at
+    most 32 characters; "Idempotency tokens time out after one hour")."""
+    kept = ctx.state.get(STEP, TOKEN) or {}
+    if kept.get("name") == name:
+        return str(kept["token"])
+    token = "gp" + secrets.token_hex(15)
+    ctx.state.record(STEP, TOKEN, {"name": name, "token": token})
+    return token
 
 
 def owned(ctx: Context, arn: str) -> bool:
@@ -60,10 +87,6 @@ def owned(ctx: Context, arn: str) -> bool:
 @dataclass
 class AcmCertificate(Resource):
     kind: ClassVar[str] = "ACM certificate"
-    ready: ClassVar[WaitFor | None] = WaitFor(
-        read=lambda ctx, found: describe(ctx, found["CertificateArn"], retry=NOT_YET),
-        status=_status, done=frozenset({"ISSUED"}), failed=domain.CERTIFICATE_FAILED,
-        timeout=ISSUE_TIMEOUT, reason=_reason)
 
     def name(self, ctx: Context) -> str:
         return domain.hostname(ctx)
@@ -99,6 +122,7 @@ class AcmCertificate(Resource):
                               Tags=ctx.tag_list(self.step, "certificate"))
         arn = answer["CertificateArn"]
         self.record(ctx, {"CertificateArn": arn})
+        ctx.state.forget(self.step, TOKEN)
         return describe(ctx, arn, retry=NOT_YET) or {"CertificateArn": arn, "DomainName": name}
 
     def stale(self, ctx: Context) -> list[Found]:
@@ -124,6 +148,7 @@ class AcmCertificate(Resource):
     def forget(self, ctx: Context) -> None:
         super().forget(ctx)
         ctx.state.forget(self.step, OLD)
+        ctx.state.forget(self.step, TOKEN)
 
     def stale_name(self, ctx: Context, found: Found) -> str:
         return str(found.get("DomainName"))

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from gatewayproxy.context import Context
 from gatewayproxy.resources import acm_certificate as acm
 from gatewayproxy.resources import domain
-from gatewayproxy.resources.base import FieldChange, Found, Health, Resource
+from gatewayproxy.resources.base import FieldChange, Found, Health, Resource, WaitFor
 from gatewayproxy.resources.dns_alias import record_sets
 
 # ACM fills in the ResourceRecord a few seconds after RequestCertificate.
@@ -28,14 +28,13 @@ def resource_record(certificate: Any) -> dict[str, str] | None:
     return None
 
 
-def _certificate_arn(ctx: Context) -> str | None:
-    return ctx.outputs.get(f"{domain.STEP}.certificate_arn") or ctx.state.get(
-        domain.STEP, domain.CERTIFICATE)
 
 
 @dataclass
 class ValidationRecord(Resource):
     kind: ClassVar[str] = "DNS validation record"
+    # Ready once the certificate it validates is issued (what the custom domain waits for).
+    ready: ClassVar[WaitFor | None] = acm.ISSUED
     FORCE_NEW: ClassVar[frozenset[str]] = frozenset({"name"})
 
     def name(self, ctx: Context) -> str:
@@ -54,7 +53,7 @@ class ValidationRecord(Resource):
             found = self._read(ctx, recorded["zone"], recorded["name"])
             if found is not None:
                 return found
-        zone, arn = domain.zone(ctx), _certificate_arn(ctx)
+        zone, arn = domain.zone(ctx), acm.certificate_arn(ctx)
         if zone is None or not arn or not self.wanted(ctx):
             return None
         record = resource_record(acm.describe(ctx, arn))
@@ -76,7 +75,7 @@ class ValidationRecord(Resource):
     def create(self, ctx: Context) -> Found:
         zone = domain.zone(ctx)
         assert zone is not None  # wanted() says so
-        arn = str(_certificate_arn(ctx))
+        arn = str(acm.certificate_arn(ctx))
         certificate = ctx.aws.wait_for(
             f"validation record of {domain.hostname(ctx)}",
             lambda: acm.describe(ctx, arn, retry=acm.NOT_YET),

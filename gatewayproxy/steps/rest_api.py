@@ -88,17 +88,19 @@ def resources(ctx: Context) -> list[Resource]:
 
 
 def domain_resources() -> list[Resource]:
-    """[api.domain]: certificate -> validation record; custom domain (on the issued
-    certificate) -> mapping to the stage, alias records. Declared with or without the domain
+    """[api.domain]: certificate -> validation record (ready: the certificate issued) ->
+    custom domain -> mapping to the stage, alias records. Declared with or without the domain
     in the config: removed, up deletes what the state still holds."""
     certificate, custom = f"{NAME}.{domain.CERTIFICATE}", f"{NAME}.{domain.DOMAIN}"
+    validation = f"{NAME}.{domain.VALIDATION}"
     return [
         # A renamed domain's old certificate goes once the custom domain moved off it.
         # Requested with the API (not before the network is there: a failed earlier step
         # leaves none); validated while the routes and the stage are made.
         AcmCertificate(NAME, domain.CERTIFICATE, needs=(API,), retire_after=(custom,)),
         ValidationRecord(NAME, domain.VALIDATION, needs=(exists(certificate),)),
-        CustomDomain(NAME, domain.DOMAIN, needs=(certificate,)),
+        # The validation record is ready once the certificate is issued.
+        CustomDomain(NAME, domain.DOMAIN, needs=(certificate, validation)),
         BasePathMapping(NAME, domain.MAPPING, needs=(custom, STAGE)),
         AliasRecords(NAME, domain.ALIAS, needs=(custom,)),
     ]

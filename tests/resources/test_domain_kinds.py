@@ -168,10 +168,20 @@ def test_the_certificate_request(tmp_path: Path) -> None:
     certificate.create(with_domain(ctx))
     (_, sent), *_ = aws.sent
     assert sent["ValidationMethod"] == "DNS" and sent["DomainName"] == "api.quiz.example.com"
-    assert sent["IdempotencyToken"] == idempotency_token(ctx, "api.quiz.example.com")
     assert len(sent["IdempotencyToken"]) <= 32 and sent["IdempotencyToken"].isalnum()
+    assert ctx.state.get("rest_api", "domain_certificate_token") is None  # the ARN says it now
     assert {"Key": "gatewayproxy:stack", "Value": "quizapi"} in sent["Tags"]
     assert ctx.state.get("rest_api", domain.CERTIFICATE) == CERT  # recorded at once
+
+
+def test_a_request_cut_short_is_sent_again_with_its_token_a_new_one_gets_a_new_token(
+        tmp_path: Path) -> None:
+    ctx, _ = context(tmp_path)
+    first = idempotency_token(ctx, "api.quiz.example.com")
+    assert idempotency_token(ctx, "api.quiz.example.com") == first  # kept in the state
+    assert idempotency_token(ctx, "v2.quiz.example.com") != first
+    ctx.state.forget("rest_api", "domain_certificate_token")
+    assert idempotency_token(ctx, "api.quiz.example.com") != first
 
 
 def test_a_certificate_is_wanted_only_when_none_is_given(tmp_path: Path) -> None:
