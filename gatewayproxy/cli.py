@@ -230,8 +230,9 @@ def logs(options: Options, since: str, follow: bool) -> None:
 @stack_options
 @handle_errors
 def url(options: Options) -> None:
-    """Print the invoke URL, and nothing else (for scripts): https://<api.domain.name>/ when
-    the stack has a custom domain.
+    """Print the invoke URL, and nothing else (for scripts).
+
+    With [api.domain], the custom domain's URL, https://<api.domain.name>/.
 
     \b
     Example:
