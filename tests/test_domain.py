@@ -88,6 +88,10 @@ def test_up_with_a_zone_requests_validates_and_points_dns(
         assert by_type[kind]["AliasTarget"]["HostedZoneId"] == domain["regionalHostedZoneId"]
     assert by_type["CNAME"]["Name"].startswith("_")
 
+    plan = run("plan", config=config)
+    assert plan.exit_code == 0 and "No changes" in plan.output
+    assert "custom domain               $0.00  certificate free; zone $0.50/mo, not ours" \
+        in plan.output  # its cost
     calls.clear()
     again = run("up", config=config)
     assert again.exit_code == 0, again.output

@@ -12,7 +12,7 @@ from gatewayproxy.context import Context
 from gatewayproxy.resources import acm_certificate as acm
 from gatewayproxy.resources import domain
 from gatewayproxy.resources.base import FieldChange, Found, Health, Resource, WaitFor
-from gatewayproxy.resources.dns_alias import record_sets
+from gatewayproxy.resources.dns_alias import change, record_sets
 
 # ACM fills in the ResourceRecord a few seconds after RequestCertificate.
 RECORD_TIMEOUT = 5 * 60
@@ -87,10 +87,7 @@ class ValidationRecord(Resource):
         record_set = {"Name": record["Name"], "Type": "CNAME", "TTL": TTL,
                       "ResourceRecords": [{"Value": record["Value"]}]}
         # UPSERT: the same certificate's record may already be there (a run cut short).
-        ctx.aws.call("route53", "change_resource_record_sets", HostedZoneId=zone["Id"],
-                     ChangeBatch={"Comment": f"gatewayproxy {ctx.stack}: ACM validation",
-                                  "Changes": [{"Action": "UPSERT",
-                                               "ResourceRecordSet": record_set}]})
+        change(ctx, zone["Id"], "UPSERT", [record_set])
         found = {**record_set, "zone": zone["Id"]}
         self.record(ctx, found)
         ctx.state.record(self.step, domain.ZONE, zone["Id"])
@@ -99,14 +96,7 @@ class ValidationRecord(Resource):
     def delete(self, ctx: Context, found: Found) -> None:
         # DELETE must repeat the record set exactly as it is (Route 53: "InvalidChangeBatch"
         # otherwise): it is sent as read.
-        record_set = {k: v for k, v in found.items() if k != "zone"}
-        try:
-            ctx.aws.call("route53", "change_resource_record_sets", HostedZoneId=found["zone"],
-                         ChangeBatch={"Changes": [{"Action": "DELETE",
-                                                   "ResourceRecordSet": record_set}]})
-        except Exception as exc:  # noqa: BLE001 - gone already counts as done
-            if getattr(exc, "code", "") not in ("InvalidChangeBatch", "NoSuchHostedZone"):
-                raise
+        change(ctx, found["zone"], "DELETE", [{k: v for k, v in found.items() if k != "zone"}])
 
     def health(self, ctx: Context, found: Found) -> Health:
         return Health(True, f"validation record {found['Name']} in zone {found['zone']}")
