@@ -281,3 +281,38 @@ def test_a_renamed_domain_is_replaced_and_a_removed_one_deleted(
     calls.clear()
     assert run("up", config=config).exit_code == 0
     assert writes(calls) == []
+
+
+@pytest.mark.e2e
+def test_the_emulator_issues_a_certificate_once_its_validation_cname_is_in_a_zone(
+        moto_account: None) -> None:
+    acm = boto3.client("acm", region_name=REGION)
+    arn = acm.request_certificate(DomainName="api.quiz.example.com",
+                                  ValidationMethod="DNS")["CertificateArn"]
+    detail = acm.describe_certificate(CertificateArn=arn)["Certificate"]
+    assert detail["Status"] == "PENDING_VALIDATION"
+    record = detail["DomainValidationOptions"][0]["ResourceRecord"]
+    zone = make_zone()
+    assert acm.describe_certificate(CertificateArn=arn)["Certificate"]["Status"] == \
+        "PENDING_VALIDATION"  # a zone alone is not the record
+    boto3.client("route53", region_name=REGION).change_resource_record_sets(
+        HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
+            "Name": record["Name"], "Type": "CNAME", "TTL": 300,
+            "ResourceRecords": [{"Value": record["Value"]}]}}]})
+    assert acm.describe_certificate(CertificateArn=arn)["Certificate"]["Status"] == "ISSUED"
+
+
+@pytest.mark.e2e
+def test_the_emulator_answers_domain_names_and_the_endpoint_flag_like_aws(
+        moto_account: None) -> None:
+    apigw = boto3.client("apigateway", region_name=REGION)
+    apigw.create_domain_name(domainName="api.quiz.example.com",
+                             regionalCertificateArn="arn:aws:acm:eu-west-1:123456789012:"
+                             "certificate/x", endpointConfiguration={"types": ["REGIONAL"]})
+    with pytest.raises(apigw.exceptions.NotFoundException):
+        apigw.get_base_path_mapping(domainName="api.quiz.example.com", basePath="(none)")
+    api = apigw.create_rest_api(name="a")["id"]
+    for value, disabled in (("True", True), ("False", False)):
+        apigw.update_rest_api(restApiId=api, patchOperations=[
+            {"op": "replace", "path": "/disableExecuteApiEndpoint", "value": value}])
+        assert apigw.get_rest_api(restApiId=api)["disableExecuteApiEndpoint"] is disabled
