@@ -98,13 +98,22 @@ def up(options: Options, no_check: bool) -> None:
 
     _summary(result, f"stack {cfg.name} is up")
     url = result.invoke_url
-    if url and not no_check and not engine.ctx.aws.emulated:
-        answer = probe.check(url, cfg, sleep=engine.ctx.aws.clock.sleep)
+    domain_url = engine.ctx.outputs.get("rest_api.domain_url")
+    # With the default endpoint disabled, only the custom domain answers.
+    probed = domain_url.rstrip("/") if domain_url and cfg.domain and \
+        cfg.domain.disable_default_endpoint else url
+    if probed and not no_check and not engine.ctx.aws.emulated:
+        answer = probe.check(probed, cfg, sleep=engine.ctx.aws.clock.sleep)
         click.echo(answer, err=True)
     lines = planned.apply_lines(result.changes)
     for line in lines[:-1]:
         click.echo(line)
     click.echo(f"Invoke URL: {url}")  # `gatewayproxy url` prints it alone, for scripts
+    if domain_url:
+        click.echo(f"Custom domain URL: {domain_url}")
+    dns = engine.ctx.outputs.get("rest_api.domain_dns")
+    if dns:
+        click.echo(f"{dns} (its hosted zone is not in this account)")
     click.echo(lines[-1])
 
 
@@ -225,13 +234,16 @@ def logs(options: Options, since: str, follow: bool) -> None:
 def url(options: Options) -> None:
     """Print the invoke URL, and nothing else (for scripts).
 
+    With [api.domain], the custom domain's URL, https://<api.domain.name>/.
+
     \b
     Example:
       curl "$(gatewayproxy url)/answers"
     """
     session = StackSession.open(options)
     cfg, state = session.config, session.state
-    found = state.get("rest_api", "invoke_url")
+    found = state.get("rest_api", "domain_url") if cfg.domain else None
+    found = found or state.get("rest_api", "invoke_url")
     if not found:
         raise click.ClickException(f"stack {cfg.name} has no invoke URL yet: run `gatewayproxy up`")
     click.echo(found)
@@ -292,6 +304,7 @@ def status(options: Options, as_json: bool, watch: bool) -> None:
             "stack": cfg.name,
             "target": target,
             "invoke_url": url,
+            "domain_url": state.get("rest_api", "domain_url") if cfg.domain else None,
             "exists": not state.is_empty,
             "healthy": all(s.healthy for s in report),
             "untracked": orphans,

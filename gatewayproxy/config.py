@@ -119,6 +119,16 @@ class HealthCheck:
 
 
 @dataclass(frozen=True)
+class Domain:
+    """[api.domain]: a custom hostname for the API (REGIONAL, TLS 1.2)."""
+
+    name: str
+    certificate_arn: str | None = None  # None: gatewayproxy requests one (DNS validation)
+    hosted_zone_id: str | None = None  # None: found by name among the account's public zones
+    disable_default_endpoint: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     """A validated stack configuration; every field has its final, defaulted value."""
 
@@ -148,6 +158,8 @@ class Config:
     # container.max_failed_tasks: `up` stops waiting once this many tasks of a new deployment
     # have stopped (gatewayproxy/resources/deployment_watch.py).
     max_failed_tasks: int = 3
+    # [api.domain]: the custom domain (gatewayproxy/resources/domain_*.py); None: none.
+    domain: Domain | None = None
     path: Path | None = None
     health_check: HealthCheck = HealthCheck()
     allow_long_timeout: bool = False
@@ -170,7 +182,7 @@ _SCHEMA: dict[str, set[str]] = {
                   "capacity", "max_failed_tasks"},
     "network": {"vpc_cidr", "availability_zones"},
     "api": {"stage", "routes", "throttle", "usage_plan", "access_logs", "vpc_link",
-            "allow_long_timeout"},
+            "allow_long_timeout", "domain"},
 }
 ROUTE_KEYS = ("auth", "lambda", "methods", "path", "throttle", "timeout_ms")
 
@@ -284,6 +296,7 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Config:
         availability_zones=azs, stage=stage, routes=routes, throttle=throttle,
         usage_plan=usage_plan, access_logs=access_logs, vpc_link=vpc_link,
         autoscaling=autoscaling, path=path, state=_parse_state(stack),
+        domain=_parse_domain(api.get("domain")),
     ))))
 
 
@@ -644,3 +657,51 @@ def _parse_failure_budget(container: dict[str, Any], config: Config) -> Config:
     it stops waiting (ECS's circuit breaker needs at least 3, often many more)."""
     budget = _integer(container, "container", "max_failed_tasks", 3, 1, 50)
     return dataclasses.replace(config, max_failed_tasks=budget)
+
+
+# -- [api.domain] ----------------------------------------------------------------------------
+DOMAIN_KEYS = ("certificate_arn", "disable_default_endpoint", "hosted_zone_id", "name")
+HOSTNAME_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# ACM: arn:PARTITION:acm:REGION:ACCOUNT:certificate/ID (the ID is a UUID on AWS).
+CERTIFICATE_ARN = re.compile(
+    rf"^arn:{PARTITION}:acm:(?P<region>[a-z]{{2,4}}(-[a-z]+)+-\d):\d{{12}}:certificate/"
+    r"[A-Za-z0-9-]{1,128}$")
+HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]+$")
+
+
+def _parse_domain(raw: Any) -> Domain | None:
+    """[api.domain], validated: a hostname, an ACM certificate ARN, a hosted zone id."""
+    if raw is None:
+        return None
+    table = _table(raw, "api.domain", set(DOMAIN_KEYS))
+    name = _string(table, "api.domain", "name", required=True)
+    hostname = _hostname(name)
+    certificate = _string(table, "api.domain", "certificate_arn") or None
+    if certificate is not None and not CERTIFICATE_ARN.fullmatch(certificate):
+        raise ConfigError(f"api.domain.certificate_arn {certificate!r} is not an ACM certificate "
+                          f"ARN (arn:{PARTITION}:acm:REGION:ACCOUNT:certificate/ID)")
+    zone = _string(table, "api.domain", "hosted_zone_id") or None
+    if zone is not None:
+        zone = zone.removeprefix("/hostedzone/")
+        if not HOSTED_ZONE_ID.fullmatch(zone):
+            raise ConfigError(f"api.domain.hosted_zone_id {zone!r} is not a Route 53 hosted zone "
+                              "id (Z followed by capital letters and digits)")
+    disable = table.get("disable_default_endpoint", False)
+    if not isinstance(disable, bool):
+        raise ConfigError("api.domain.disable_default_endpoint must be true or false")
+    return Domain(hostname, certificate, zone, disable)
+
+
+def _hostname(name: str) -> str:
+    """Lowercase, no trailing dot, two labels or more, each 1-63 letters, digits or inner
+    hyphens, 253 characters in all (RFC 1123); a wildcard is not a domain API Gateway serves
+    a base path mapping on here."""
+    hostname = name.lower()
+    labels = hostname.split(".")
+    if (len(hostname) > 253 or len(labels) < 2 or labels[-1].isdigit()
+            or not all(HOSTNAME_LABEL.fullmatch(label) for label in labels)):
+        why = " (no trailing dot)" if name.endswith(".") else ""
+        raise ConfigError(f"api.domain.name {name!r} is not a hostname{why}: use labels of "
+                          "letters, digits and inner hyphens separated by dots, like "
+                          "api.example.com")
+    return hostname

@@ -51,8 +51,23 @@ def estimate(cfg: Config, region: str) -> Estimate | None:
         *fargate_lines(cfg, table, hours),
         Line("API Gateway (REST)", None,
              f"${table['rest_api_million_requests']:.2f} per million requests"),
-    )
+    ) + _domain_lines(cfg)
     return Estimate(region, data["as_of"], lines)
+
+
+# Route 53 pricing (aws.amazon.com/route53/pricing): a public hosted zone is $0.50 a month
+# (first 25); alias queries to AWS resources (the API's regional name) are free. ACM pricing
+# (aws.amazon.com/certificate-manager/pricing): public certificates cost nothing.
+HOSTED_ZONE_MONTH = 0.50
+
+
+def _domain_lines(cfg: Config) -> tuple[Line, ...]:
+    """[api.domain]: nothing of ours is billed; the hosted zone is the user's."""
+    if cfg.domain is None:
+        return ()
+    # Fits the 80 columns plan prints to.
+    return (Line("custom domain", 0.0,
+                 f"certificate free; zone ${HOSTED_ZONE_MONTH:.2f}/mo, not ours"),)
 
 
 def describe(found: Estimate | None, region: str) -> list[str]:

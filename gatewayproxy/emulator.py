@@ -516,6 +516,8 @@ def patch_moto_health_checks() -> None:
                 keeping_grace(getattr(EC2ContainerServiceResponse, name)))
     ELBV2Response.modify_target_group = modify_target_group  # type: ignore[method-assign]
     EC2ContainerServiceResponse._gatewayproxy_grace = True  # type: ignore[attr-defined]
+
+
 def patch_moto_s3_conditional_writes() -> None:
     """S3 checks a conditional PutObject/DeleteObject (If-Match, If-None-Match) and writes in one
     atomic step: of two writers with the same condition only one wins. moto checks, then writes:
@@ -540,10 +542,94 @@ def patch_moto_s3_conditional_writes() -> None:
     S3Response._gatewayproxy_patched = True  # type: ignore[attr-defined]
 
 
+def patch_moto_acm_dns_validation() -> None:
+    """A DNS-validated ACM certificate stays PENDING_VALIDATION until its validation CNAME is in
+    a hosted zone of the account, then it is ISSUED, as ACM does ("DNS validation": ACM checks
+    for the CNAME it names). moto issues every certificate 60 wall-clock seconds after the
+    request, record or not (MOTO_ACM_VALIDATION_WAIT)."""
+    from moto.acm import models
+
+    if getattr(models.CertBundle, "_gatewayproxy_patched", False):
+        return
+    original = models.CertBundle.check
+
+    def check(self: Any) -> None:
+        if self.type == "AMAZON_ISSUED" and self.status == "PENDING_VALIDATION":
+            if _validation_records_exist(self):
+                self.status = "ISSUED"
+            return
+        original(self)
+
+    models.CertBundle.check = check  # type: ignore[method-assign]
+    models.CertBundle._gatewayproxy_patched = True  # type: ignore[attr-defined]
+
+
+def _validation_records_exist(bundle: Any) -> bool:
+    """Every CNAME DescribeCertificate names for the certificate is in one of the account's
+    hosted zones."""
+    from moto.route53.models import route53_backends
+
+    _, partition, _, _, account, _ = bundle.arn.split(":", 5)
+    names = {o["ResourceRecord"]["Name"].lower()
+             for o in bundle.describe()["Certificate"].get("DomainValidationOptions", [])}
+    backend = route53_backends[account][partition]
+    present = {r.name.lower().rstrip(".") + "." for zone in backend.zones.values()
+               for r in zone.rrsets if r.type == "CNAME"}
+    return bool(names) and names <= present
+
+
+def patch_moto_disable_execute_api_endpoint() -> None:
+    """UpdateRestApi's /disableExecuteApiEndpoint takes "True" or "False" (AWS CLI: value='True');
+    moto sets bool(value), so "False" would disable it too."""
+    from moto.apigateway import models
+
+    if getattr(models.RestAPI, "_gatewayproxy_patched", False):
+        return
+    original = models.RestAPI.apply_patch_operations
+
+    def apply(self: Any, patch_operations: list[dict[str, Any]]) -> None:
+        original(self, patch_operations)
+        for op in patch_operations:
+            if op.get("path") == "/disableExecuteApiEndpoint" and op.get("op") == "replace":
+                self.disableExecuteApiEndpoint = str(op.get("value")).lower() == "true"
+
+    models.RestAPI.apply_patch_operations = apply  # type: ignore[method-assign]
+    models.RestAPI._gatewayproxy_patched = True  # type: ignore[attr-defined]
+
+
+def patch_moto_domain_names() -> None:
+    """GetBasePathMapping on a custom domain without mappings answers NotFoundException, as AWS
+    does (moto raises a KeyError: an HTTP 500), and a deleted domain takes its mappings along
+    (moto would hand them to a new domain of the same name)."""
+    from moto.apigateway import models
+
+    backend_class = models.APIGatewayBackend
+    if getattr(backend_class, "_gatewayproxy_domains_patched", False):
+        return
+    original_create = backend_class.create_domain_name
+    original_delete = backend_class.delete_domain_name
+
+    def create(self: Any, domain_name: str, *args: Any, **kwargs: Any) -> Any:
+        found = original_create(self, domain_name, *args, **kwargs)
+        self.base_path_mappings.setdefault(domain_name, {})
+        return found
+
+    def delete(self: Any, domain_name: str) -> None:
+        original_delete(self, domain_name)
+        self.base_path_mappings.pop(domain_name, None)
+
+    backend_class.create_domain_name = create  # type: ignore[method-assign]
+    backend_class.delete_domain_name = delete  # type: ignore[method-assign]
+    backend_class._gatewayproxy_domains_patched = True  # type: ignore[attr-defined]
+
+
 def patch_moto() -> None:
     """Everything that makes moto a faithful enough AWS for gatewayproxy."""
     patch_moto_health_checks()
     patch_moto_s3_conditional_writes()
+    patch_moto_acm_dns_validation()
+    patch_moto_disable_execute_api_endpoint()
+    patch_moto_domain_names()
     patch_moto_ecs()
     patch_moto_iam()
     patch_moto_apigateway()

@@ -21,7 +21,7 @@ from gatewayproxy.config import Route
 from gatewayproxy.context import Context
 from gatewayproxy.errors import AwsError
 from gatewayproxy.resources import api_access
-from gatewayproxy.resources.base import Found, Health, Resource
+from gatewayproxy.resources.base import FieldChange, Found, Health, Resource
 from gatewayproxy.resources.listener import LISTENER_PORT
 
 STEP = "rest_api"
@@ -112,9 +112,18 @@ def _lambda_integration(function_arn: str) -> dict[str, Any]:
             "uri": api_access.lambda_uri(function_arn), "requestParameters": {}}
 
 
-def spec_hash(spec: dict[str, Any], stage: str, settings: list[dict[str, str]]) -> str:
-    """`<routes>.<settings>`: each half changes only with what it covers (plan names which)."""
-    routes = json.dumps({"spec": spec, "stage": stage}, sort_keys=True)
+def spec_hash(spec: dict[str, Any], stage: str, settings: list[dict[str, str]],
+              default_endpoint_disabled: bool = False) -> str:
+    """`<routes>.<settings>`: each half changes only with what it covers (plan names which).
+
+    A disabled default endpoint counts as deployed: AWS applies the API's
+    disableExecuteApiEndpoint only "when you update any setting on any stage, such as updating
+    the deployment on the stage" ("Disable the default endpoint for REST APIs"). Left out when
+    off, so the hash of every stack without it stays as it was."""
+    wanted: dict[str, Any] = {"spec": spec, "stage": stage}
+    if default_endpoint_disabled:
+        wanted["execute_api_endpoint"] = "disabled"
+    routes = json.dumps(wanted, sort_keys=True)
     extra = json.dumps(settings, sort_keys=True)
     return (hashlib.sha256(routes.encode()).hexdigest()[:16] + "."
             + hashlib.sha256(extra.encode()).hexdigest()[:8])
@@ -131,7 +140,13 @@ def functions(ctx: Context) -> dict[str, str]:
 def digest(ctx: Context) -> str:
     """The hash of everything the config wants deployed, as the stage should carry it."""
     spec = desired_methods(ctx, backend(ctx), functions(ctx))
-    return spec_hash(spec, ctx.config.stage, api_access.stage_settings(ctx))
+    return spec_hash(spec, ctx.config.stage, api_access.stage_settings(ctx),
+                     default_endpoint_disabled(ctx))
+
+
+def default_endpoint_disabled(ctx: Context) -> bool:
+    """[api.domain] disable_default_endpoint: only the custom domain answers."""
+    return bool(ctx.config.domain and ctx.config.domain.disable_default_endpoint)
 
 
 # -- reads shared by the API's resources, once per command ------------------------------------
@@ -236,13 +251,29 @@ class RestApi(Resource):
     def find(self, ctx: Context) -> Found | None:
         return find(ctx)
 
+    def diff(self, ctx: Context, found: Found) -> list[FieldChange]:
+        current = bool(found.get("disableExecuteApiEndpoint", False))
+        wanted = default_endpoint_disabled(ctx)
+        return [] if current == wanted else [
+            FieldChange("disable_default_endpoint", current, wanted)]
+
     def create(self, ctx: Context) -> Found:
+        extra: dict[str, Any] = ({"disableExecuteApiEndpoint": True}
+                                 if default_endpoint_disabled(ctx) else {})
         api = ctx.aws.call("apigateway", "create_rest_api", name=ctx.name("api"),
                            description=f"gatewayproxy {ctx.stack}",
                            endpointConfiguration={"types": ["REGIONAL"]},
-                           tags=ctx.tags(STEP, "rest-api"))
+                           tags=ctx.tags(STEP, "rest-api"), **extra)
         self.record(ctx, api)
         return dict(api)
+
+    def update(self, ctx: Context, found: Found, changes: list[FieldChange]) -> Found:
+        # Takes effect with the stage's next deployment (the stage's hash covers it).
+        wanted = default_endpoint_disabled(ctx)
+        done = ctx.aws.call("apigateway", "update_rest_api", restApiId=found["id"],
+                            patchOperations=[{"op": "replace", "path": "/disableExecuteApiEndpoint",
+                                              "value": str(wanted)}])
+        return {**found, **done}
 
     def delete(self, ctx: Context, found: Found) -> None:
         # The usage plan (bound to the stage) went first: it reads the stage; the keys now.

@@ -14,10 +14,15 @@ from __future__ import annotations
 from typing import Any
 
 from gatewayproxy.config import Route
-from gatewayproxy.resources import api_access, api_route, api_stage, lambda_permission, usage_plan
+from gatewayproxy.resources import api_access, api_route, api_stage, domain, lambda_permission, usage_plan
 from gatewayproxy.resources import rest_api as api
 from gatewayproxy.resources.access_log_group import AccessLogGroup
-from gatewayproxy.resources.base import Health, Resource
+from gatewayproxy.resources.acm_certificate import AcmCertificate
+from gatewayproxy.resources.base import Health, Resource, exists
+from gatewayproxy.resources.base_path_mapping import BasePathMapping
+from gatewayproxy.resources.custom_domain import CustomDomain
+from gatewayproxy.resources.dns_alias import AliasRecords
+from gatewayproxy.resources.dns_validation_record import ValidationRecord
 from gatewayproxy.steps.base import Context, StepStatus
 
 NAME = "rest_api"
@@ -39,8 +44,10 @@ def find(ctx: Context) -> dict[str, Any] | None:
 
 
 def check(ctx: Context) -> None:
-    """Before any write: every Lambda route's function exists (kept for the permissions)."""
+    """Before any write: every Lambda route's function exists (kept for the permissions); the
+    custom domain's hosted zone and certificate (resources/domain.py)."""
     api_access.resolve_functions(ctx)
+    domain.check(ctx)
 
 
 def resources(ctx: Context) -> list[Resource]:
@@ -77,7 +84,26 @@ def resources(ctx: Context) -> list[Resource]:
     nodes.append(lambda_permission.PermissionSweep(
         NAME, "lambda_permission_sweep", needs=(API,),
         retire_after=tuple(f"{NAME}.{p.key}" for p in permissions)))
-    return nodes
+    return nodes + domain_resources()
+
+
+def domain_resources() -> list[Resource]:
+    """[api.domain]: certificate -> validation record (ready: the certificate issued) ->
+    custom domain -> mapping to the stage, alias records. Declared with or without the domain
+    in the config: removed, up deletes what the state still holds."""
+    certificate, custom = f"{NAME}.{domain.CERTIFICATE}", f"{NAME}.{domain.DOMAIN}"
+    validation = f"{NAME}.{domain.VALIDATION}"
+    return [
+        # A renamed domain's old certificate goes once the custom domain moved off it.
+        # Requested with the API (not before the network is there: a failed earlier step
+        # leaves none); validated while the routes and the stage are made.
+        AcmCertificate(NAME, domain.CERTIFICATE, needs=(API,), retire_after=(custom,)),
+        ValidationRecord(NAME, domain.VALIDATION, needs=(exists(certificate),)),
+        # The validation record is ready once the certificate is issued.
+        CustomDomain(NAME, domain.DOMAIN, needs=(certificate, validation)),
+        BasePathMapping(NAME, domain.MAPPING, needs=(custom, STAGE)),
+        AliasRecords(NAME, domain.ALIAS, needs=(custom,)),
+    ]
 
 
 def status_of(ctx: Context, step: str, healths: list[tuple[Resource, Health]]) -> StepStatus:
@@ -96,8 +122,10 @@ def status_of(ctx: Context, step: str, healths: list[tuple[Resource, Health]]) -
     lines = [stage.summary]
     lines += [f"{' '.join(r['methods'])} {r['path']}: auth {r['auth']}, target {r['target']}, "
               f"throttle {r['throttle']}" for r in routes]
-    return StepStatus(NAME, ctx.state.is_done(NAME), True, "\n".join(lines),
-                      ctx.state.resources(NAME), {**stage.details, "routes": routes})
+    domain_lines, domain_details, domain_ok = domain.status(healths)
+    return StepStatus(NAME, ctx.state.is_done(NAME), domain_ok, "\n".join(lines + domain_lines),
+                      ctx.state.resources(NAME), {**stage.details, "routes": routes,
+                                                  **domain_details})
 
 
 def route_status(ctx: Context, route: Route) -> dict[str, Any]:
