@@ -66,6 +66,8 @@ class Names:
     state_bucket: str | None = None
     state_key: str | None = None
     functions: tuple[str, ...] = ()  # Lambda function ARNs the API's routes name
+    domain: str | None = None  # [api.domain] name
+    hosted_zone: str | None = None  # [api.domain] hosted_zone_id, when given
 
     def arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
         return (f"arn:{arns.PARTITION}:{service}:{self.region if region else ''}:"
@@ -187,6 +189,11 @@ def _apigateway(*paths: str) -> Callable[[Names], list[str]]:
     return lambda n: [n.arn("apigateway", p, account=False) for p in paths]
 
 
+def _apigateway_domain(n: Names) -> list[str]:
+    return [n.arn("apigateway", p, account=False)
+            for p in ("/domainnames", f"/domainnames/{n.domain}", f"/domainnames/{n.domain}/*")]
+
+
 def _functions(n: Names) -> list[str]:
     return [arn for f in n.functions for arn in (f, f"{f}:*")]
 
@@ -205,6 +212,23 @@ def _state_objects(n: Names) -> list[str]:
 
 def _state_bucket(n: Names) -> list[str]:
     return [n.arn("s3", n.state_bucket, region=False, account=False)] if n.state_bucket else []
+
+
+def _with_domain(build: Callable[[Names], list[str]]) -> Callable[[Names], list[str]]:
+    """A custom domain's statements exist only when the config has [api.domain]."""
+    return lambda n: build(n) if n.domain else []
+
+
+def _hosted_zone(n: Names) -> list[str]:
+    return [n.arn("route53", f"hostedzone/{n.hosted_zone or '*'}", region=False, account=False)]
+
+
+def _domain_records(n: Names, actions: list[str]) -> dict[str, Any]:
+    # route53:ChangeResourceRecordSetsNormalizedRecordNames: only the domain's alias records and
+    # ACM's validation CNAME `_<token>.<domain>` (Route 53: "Using IAM policy conditions for
+    # fine-grained access control").
+    return {"ForAllValues:StringLike": {
+        "route53:ChangeResourceRecordSetsNormalizedRecordNames": [n.domain, f"_*.{n.domain}"]}}
 
 
 EC2_READ = Scope("Ec2DescribeAnyResourceBecauseEc2DescribeActionsHaveNoResourceLevelPermissions",
@@ -355,6 +379,28 @@ STATE_OBJECTS = Scope("S3TheStateObjectAndItsLock", "the S3 state object and its
 STATE_BUCKET = Scope("S3TheStateBucket",
                      "the S3 state bucket (bootstrap, and HeadBucket/HeadObject answers)",
                      _state_bucket)
+ACM_ANY = Scope(
+    "AcmRequestAndListAnyResourceBecauseTheseActionsNameNoCertificate",
+    "RequestCertificate and ListCertificates name no certificate: any resource",
+    _with_domain(_star))
+ACM_READ = Scope("AcmReadCertificatesOfThisAccountAndRegion",
+                 "certificates have random ids: read those of this account and region (the "
+                 "one requested, or the one the config names)",
+                 _with_domain(lambda n: [n.arn("acm", "certificate/*")]))
+ACM_OURS = Scope("AcmDeleteOnlyCertificatesTaggedWithTheStack",
+                 "delete only a certificate the tool requested (the stack's tag)",
+                 _with_domain(lambda n: [n.arn("acm", "certificate/*")]),
+                 _tag_is_stack("aws:ResourceTag"))
+ROUTE53_ANY = Scope("Route53ListZonesAnyResourceBecauseItNamesNoZone",
+                    "ListHostedZonesByName names no zone: any resource", _with_domain(_star))
+ROUTE53_ZONE = Scope("Route53ReadTheDomainZone", "the domain's hosted zone (any, until found)",
+                     _with_domain(_hosted_zone))
+ROUTE53_RECORDS = Scope("Route53ChangeOnlyTheDomainRecords",
+                        "in the domain's zone, only the domain's aliases and its validation "
+                        "record", _with_domain(_hosted_zone), _domain_records)
+APIGW_DOMAIN = Scope("ApiGatewayTheCustomDomainName",
+                     "the custom domain name and its base path mappings, by name",
+                     _with_domain(_apigateway_domain))
 NO_PERMISSION = Scope("", "AWS requires no permission", lambda n: [])
 
 
@@ -519,6 +565,26 @@ OPERATIONS: tuple[Op, ...] = (
     Op("apigateway.delete_api_key", (APIGW_CHANGE,), actions=("apigateway:DELETE",)),
     Op("apigateway.update_account", (APIGW_ACCOUNT,), actions=("apigateway:PATCH",)),
     # API Gateway v2 VPC links (for REST APIs): same paths and verbs
+    Op("apigateway.update_rest_api", (APIGW_CHANGE,), "api.domain.disable_default_endpoint",
+       actions=("apigateway:PATCH",)),
+    Op("apigateway.get_domain_name", (APIGW_DOMAIN,), actions=GET),
+    Op("apigateway.get_base_path_mapping", (APIGW_DOMAIN,), actions=GET),
+    Op("apigateway.create_domain_name", (APIGW_DOMAIN, APIGW_CREATE), "with the stack's tags",
+       actions=("apigateway:POST", "apigateway:PUT")),
+    Op("apigateway.create_base_path_mapping", (APIGW_DOMAIN,), actions=("apigateway:POST",)),
+    Op("apigateway.delete_base_path_mapping", (APIGW_DOMAIN,), actions=("apigateway:DELETE",)),
+    Op("apigateway.delete_domain_name", (APIGW_DOMAIN,), actions=("apigateway:DELETE",)),
+    Op("acm.request_certificate", (ACM_ANY,), "DNS-validated, for [api.domain]"),
+    Op("+acm.add_tags_to_certificate", (ACM_ANY,), "RequestCertificate with Tags",
+       actions=("acm:AddTagsToCertificate",)),
+    Op("acm.list_certificates", (ACM_ANY,)),
+    Op("acm.describe_certificate", (ACM_READ,)),
+    Op("acm.list_tags_for_certificate", (ACM_READ,)),
+    Op("acm.delete_certificate", (ACM_OURS,)),
+    Op("route53.list_hosted_zones_by_name", (ROUTE53_ANY,)),
+    Op("route53.get_hosted_zone", (ROUTE53_ZONE,)),
+    Op("route53.list_resource_record_sets", (ROUTE53_ZONE,)),
+    Op("route53.change_resource_record_sets", (ROUTE53_RECORDS,)),
     Op("apigatewayv2.create_vpc_link", (APIGW_CREATE,),
        "its ENIs come from API Gateway's service-linked role", ("apigateway:POST",
                                                                "apigateway:PUT")),
@@ -703,6 +769,9 @@ def names_for(session: StackSession) -> Names:
     aws = session.aws
     named = [r.function for r in cfg.routes if r.function]
     recorded = _recorded_functions(session)
+    domain = getattr(cfg, "domain", None)
     return Names(stack=cfg.name, account=aws.account_id, region=aws.region,
                  state_bucket=bucket, state_key=key,
+                 domain=domain.name if domain else None,
+                 hosted_zone=domain.hosted_zone_id if domain else None,
                  functions=lambda_arns([*named, *recorded], aws.region, aws.account_id))
