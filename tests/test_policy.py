@@ -25,7 +25,8 @@ FUNCTION = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:quiz-hook"
 def names(**changes: Any) -> policy.Names:
     given: dict[str, Any] = {"stack": "quizapi", "account": ACCOUNT, "region": REGION,
                              "state_bucket": "team-state", "state_key": "quizapi/state.json",
-                             "functions": (FUNCTION,), **changes}
+                             "functions": (FUNCTION,), "domain": "api.quiz.example.com",
+                             **changes}
     return policy.Names(**given)
 
 
@@ -203,6 +204,19 @@ def test_every_row_lands_in_a_statement() -> None:
             continue
         for scope in op.scopes:
             assert set(scope.actions or op.iam_actions) <= rendered, op.operation
+
+
+def test_the_domain_statements_only_with_a_domain_and_only_its_records() -> None:
+    found = statements(policy.document(names()))
+    records = found["Route53ChangeOnlyTheDomainRecords"]["Condition"]["ForAllValues:StringLike"]
+    assert records["route53:ChangeResourceRecordSetsNormalizedRecordNames"] == [
+        "api.quiz.example.com", "_*.api.quiz.example.com"]  # the aliases, ACM's validation CNAME
+    assert found["ApiGatewayTheCustomDomainName"]["Resource"][1] == (
+        f"arn:aws:apigateway:{REGION}::/domainnames/api.quiz.example.com")
+    assert found["AcmDeleteOnlyCertificatesTaggedWithTheStack"]["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/gatewayproxy:stack": "quizapi"}}
+    without = statements(policy.document(names(domain=None)))
+    assert not [sid for sid in without if sid.startswith(("Acm", "Route53", "ApiGatewayTheCustom"))]
 
 
 def test_missing_names_each_operation_without_a_row() -> None:
