@@ -379,10 +379,12 @@ STATE_OBJECTS = Scope("S3TheStateObjectAndItsLock", "the S3 state object and its
 STATE_BUCKET = Scope("S3TheStateBucket",
                      "the S3 state bucket (bootstrap, and HeadBucket/HeadObject answers)",
                      _state_bucket)
-ACM_ANY = Scope(
-    "AcmRequestAndListAnyResourceBecauseTheseActionsNameNoCertificate",
-    "RequestCertificate and ListCertificates name no certificate: any resource",
-    _with_domain(_star))
+ACM_REQUEST = Scope(
+    "AcmRequestAnyResourceBecauseItNamesNoCertificateOnlyWithTheStackTag",
+    "RequestCertificate names no certificate: any resource, only with the stack's tag",
+    _with_domain(_star), _created_with_stack_tag)
+ACM_LIST = Scope("AcmListAnyResourceBecauseListCertificatesNamesNone",
+                 "ListCertificates names no certificate: any resource", _with_domain(_star))
 ACM_READ = Scope("AcmReadCertificatesOfThisAccountAndRegion",
                  "certificates have random ids: read those of this account and region (the "
                  "one requested, or the one the config names)",
@@ -574,10 +576,10 @@ OPERATIONS: tuple[Op, ...] = (
     Op("apigateway.create_base_path_mapping", (APIGW_DOMAIN,), actions=("apigateway:POST",)),
     Op("apigateway.delete_base_path_mapping", (APIGW_DOMAIN,), actions=("apigateway:DELETE",)),
     Op("apigateway.delete_domain_name", (APIGW_DOMAIN,), actions=("apigateway:DELETE",)),
-    Op("acm.request_certificate", (ACM_ANY,), "DNS-validated, for [api.domain]"),
-    Op("+acm.add_tags_to_certificate", (ACM_ANY,), "RequestCertificate with Tags",
+    Op("acm.request_certificate", (ACM_REQUEST,), "DNS-validated, for [api.domain]"),
+    Op("+acm.add_tags_to_certificate", (ACM_REQUEST,), "RequestCertificate with Tags",
        actions=("acm:AddTagsToCertificate",)),
-    Op("acm.list_certificates", (ACM_ANY,)),
+    Op("acm.list_certificates", (ACM_LIST,)),
     Op("acm.describe_certificate", (ACM_READ,)),
     Op("acm.list_tags_for_certificate", (ACM_READ,)),
     Op("acm.delete_certificate", (ACM_OURS,)),
