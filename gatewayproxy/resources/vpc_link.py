@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from gatewayproxy.context import Context
 from gatewayproxy.resources import ec2
 from gatewayproxy.resources.base import FieldChange, Found, Health, Resource, WaitFor
-from gatewayproxy.resources.common import ec2_tag_filters, ignore_missing
+from gatewayproxy.resources.common import ignore_missing
 
 TIMEOUT = 20 * 60
 V2_SECURITY_GROUP = "vpc-link-security-group"
@@ -233,12 +233,10 @@ class LinkSecurityGroup(Resource):
         return found["GroupId"]
 
     def find(self, ctx: Context) -> Found | None:
-        """Ours by the stack's tag (one call), the recorded one first."""
-        groups = ctx.aws.call("ec2", "describe_security_groups",
-                              Filters=ec2_tag_filters(ctx, V2_SECURITY_GROUP))["SecurityGroups"]
-        recorded = self.recorded(ctx)
-        return next((dict(g) for g in sorted(groups, key=lambda g: g["GroupId"] != recorded)),
-                    None)
+        """Ours by the stack's tag, the recorded one first: one describe of the stack's
+        security groups per command serves this one and the tasks' (ec2.Family)."""
+        found = ec2.Family(ec2.SECURITY_GROUP).find(ctx, V2_SECURITY_GROUP, self.recorded(ctx))
+        return None if found is None else dict(found)
 
     def create(self, ctx: Context) -> Found:
         group = dict(ctx.aws.call(
