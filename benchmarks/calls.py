@@ -45,10 +45,13 @@ def main_() -> None:
     os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_DEFAULT_REGION": "eu-west-1", "GATEWAYPROXY_POLL_SECONDS": "0"})
     made: Counter[tuple[str, bool]] = Counter()
+    operations: Counter[tuple[str, str]] = Counter()  # the no-op up's, per operation
     original = Aws.call
 
     def counting(self: Aws, service: str, operation: str, /, **kwargs: Any) -> Any:
         made[(command[0], not operation.startswith(READ_PREFIXES))] += 1
+        if command[0] == "up (no change)":
+            operations[(service, operation)] += 1
         return original(self, service, operation, **kwargs)
 
     Aws.call = counting  # type: ignore[method-assign]
@@ -73,6 +76,10 @@ def main_() -> None:
         for label, _ in steps + image:
             reads, writes = made[(label, False)], made[(label, True)]
             print(f"{label:22} {reads + writes:6} {writes:6}")
+        print()
+        print("up (no change), calls per operation:")
+        for (service, operation), n in sorted(operations.items()):
+            print(f"  {service}.{operation:34} {n}")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,8 @@ from botocore.exceptions import ClientError
 
 from gatewayproxy.aws import Aws
 
-# Seconds on real AWS, before scaling: typical times, not worst cases.
+# Seconds on real AWS, before scaling: typical times (medians as users and AWS report them),
+# not worst cases. Sources in docs/performance.md ("The waits and their sources").
 # - NAT gateway: `pending` until `available` typically 1-2 min; `deleting` about a minute
 #   (EC2 API reference, NatGateway.State; observed).
 # - NLB: `provisioning` until `active` typically 2-3 min; deletion some 20 s (observed).
@@ -36,9 +37,14 @@ from gatewayproxy.aws import Aws
 # - NLB targets: "It can take a few minutes for the registration process to complete and health
 #   checks to start" (ELB docs, Health checks for Network Load Balancer target groups); with
 #   2 checks 10 s apart, 45 s after the tasks run is on the quick side.
-# - REST VPC link: "an asynchronous operation that typically takes 2-4 minutes to complete and
-#   become operational" (API Gateway reference, CreateVpcLink), counted from when its NLB is
+# - Deregistration: an old task's target drains for the group's deregistration delay (30 s,
+#   set by the service step) before ECS stops it and the rolling update completes.
+# - REST VPC link (v1): "an asynchronous operation that typically takes 2-4 minutes to complete
+#   and become operational" (API Gateway reference, CreateVpcLink), counted from when its NLB is
 #   active; deletion about a minute (observed).
+# - VPC link v2: PENDING while API Gateway creates its network interfaces in the subnets, about
+#   2 minutes, from its creation (it names no NLB); deletion about a minute, until its
+#   interfaces leave the subnets ("Set up VPC links V2 in API Gateway"; observed).
 LATENCIES: dict[str, float] = {
     "nat_gateway.available": 90.0,
     "nat_gateway.deleted": 60.0,
@@ -47,18 +53,31 @@ LATENCIES: dict[str, float] = {
     "service.running": 120.0,
     "service.inactive": 30.0,
     "targets.healthy": 45.0,
+    "targets.drained": 30.0,
     "vpc_link.available": 240.0,
     "vpc_link.deleted": 60.0,
+    "vpc_link_v2.available": 120.0,
+    "vpc_link_v2.deleted": 60.0,
 }
 
 # Per command, each wait and the waits that must be over before it can start: the real
 # dependencies between the resources, which the emulator enforces. `up`: tasks pull their image
-# through the NAT gateway; targets are checked once the tasks run; a VPC link builds on an active
-# NLB. `down`: AWS refuses to delete an NLB that a VPC link still uses (the emulator answers
-# ResourceInUse); the NAT gateway goes after the service has drained (its tasks still route out
-# through it; gatewayproxy's own order, not an AWS refusal).
+# through the NAT gateway; targets are checked once the tasks run; a v1 VPC link builds on an
+# active NLB, a v2 link (the default) on the subnets alone. `down`: AWS refuses to delete an
+# NLB that a v1 VPC link still uses (the emulator answers ResourceInUse); the NLB goes after the
+# service stopped using its listener (gatewayproxy's order: the listener is read by the
+# service); the NAT gateway waits for nothing (draining tasks only lose their way out).
+# `image`: an image change's rolling update: new tasks run, their targets turn healthy, the old
+# targets drain for the deregistration delay, then the deployment is complete.
 AFTER: dict[str, dict[str, tuple[str, ...]]] = {
     "up": {
+        "load_balancer.active": (),
+        "nat_gateway.available": (),
+        "service.running": ("nat_gateway.available",),
+        "targets.healthy": ("service.running",),
+        "vpc_link_v2.available": (),
+    },
+    "up (v1)": {
         "load_balancer.active": (),
         "nat_gateway.available": (),
         "service.running": ("nat_gateway.available",),
@@ -66,10 +85,21 @@ AFTER: dict[str, dict[str, tuple[str, ...]]] = {
         "vpc_link.available": ("load_balancer.active",),
     },
     "down": {
+        "vpc_link_v2.deleted": (),
+        "service.inactive": (),
+        "nat_gateway.deleted": (),
+        "load_balancer.deleted": ("service.inactive",),
+    },
+    "down (v1)": {
         "vpc_link.deleted": (),
         "service.inactive": (),
-        "nat_gateway.deleted": ("service.inactive",),
-        "load_balancer.deleted": ("vpc_link.deleted",),
+        "nat_gateway.deleted": (),
+        "load_balancer.deleted": ("vpc_link.deleted", "service.inactive"),
+    },
+    "image": {
+        "service.running": (),
+        "targets.healthy": ("service.running",),
+        "targets.drained": ("targets.healthy",),
     },
 }
 
@@ -85,6 +115,11 @@ def critical_path(command: str, scale: float) -> tuple[float, list[str]]:
 
     seconds, chain = max(finish(wait) for wait in graph)
     return seconds, list(chain)
+
+
+def v1_chain(scale: float) -> float:
+    """The best `up` a v1 link allows: the NLB active, then the link available."""
+    return (LATENCIES["load_balancer.active"] + LATENCIES["vpc_link.available"]) * scale
 
 
 def sequential(command: str, scale: float) -> float:
@@ -113,6 +148,7 @@ class _Resource:
     deleted: float | None = None
     vpc: str | None = None  # NAT gateway: its VPC; service: its subnets' VPC
     targets: tuple[str, ...] = ()  # VPC link: its NLBs; service: its target groups
+    updated: float | None = None  # service: when its latest rolling update started
 
 
 def _not_found(operation: str, code: str, message: str) -> ClientError:
@@ -130,6 +166,8 @@ class Latency:
         self._nlbs: dict[str, _Resource] = {}
         self._services: dict[str, _Resource] = {}
         self._links: dict[str, _Resource] = {}
+        self._links_v2: dict[str, _Resource] = {}
+        self.call_delay = 0.0  # seconds every AWS call takes on top (AWS-like latency)
         self._seen: dict[tuple[str, str], Observation] = {}
         self._original_client: Callable[[Aws, str], Any] = Aws.client
         self._hooks: dict[tuple[str, str], Callable[..., Any]] = {
@@ -148,6 +186,10 @@ class Latency:
             ("apigateway", "get_vpc_link"): self._get_vpc_link,
             ("apigateway", "get_vpc_links"): self._get_vpc_links,
             ("apigateway", "delete_vpc_link"): self._delete_vpc_link,
+            ("apigatewayv2", "create_vpc_link"): self._create_vpc_link_v2,
+            ("apigatewayv2", "get_vpc_link"): self._get_vpc_link_v2,
+            ("apigatewayv2", "get_vpc_links"): self._get_vpc_links_v2,
+            ("apigatewayv2", "delete_vpc_link"): self._delete_vpc_link_v2,
         }
 
     def seconds(self, wait: str) -> float:
@@ -344,6 +386,8 @@ class Latency:
         if service is None:
             return answer
         now = self.now()
+        if service.updated is not None:  # old targets serve until the new ones are healthy
+            return answer
         running = self._service_running(service)
         healthy = running + self.seconds("targets.healthy")
         if now < healthy:
@@ -356,9 +400,17 @@ class Latency:
 
     # -- ECS: the service -----------------------------------------------------------------------
     def _create_service(self, aws: Aws, real: Callable[..., Any], **params: Any) -> Any:
-        """create_service and update_service: a new rollout starts now."""
+        """create_service, and update_service of a service not seen before: a new rollout
+        starts now. update_service of a known one: a rolling update (see `_rolling`)."""
         answer = real(**params)
         service = answer["service"]
+        with self._lock:
+            known = self._services.get(service["serviceArn"])
+        if known is not None and params.get("service") and known.deleted is None:
+            with self._lock:
+                known.updated = self.now()
+            self._service_view(service, self.now())
+            return answer
         subnets = (service.get("networkConfiguration", {}).get("awsvpcConfiguration", {})
                    .get("subnets", []))
         vpc = None
@@ -388,6 +440,9 @@ class Latency:
                 service.update(status="INACTIVE", runningCount=0)
                 self._observe("service.inactive", tracked, tracked.deleted, gone, now)
             return
+        if tracked.updated is not None:
+            self._rolling(service, tracked, now)
+            return
         start = self._service_start(tracked)
         running = start + self.seconds("service.running")
         if now < running:
@@ -400,6 +455,27 @@ class Latency:
             service.update(runningCount=0, pendingCount=desired, deployments=[primary])
         else:
             self._observe("service.running", tracked, start, running, now)
+
+    def _rolled(self, tracked: _Resource) -> float:
+        """When a rolling update is complete: new tasks running and healthy, old ones drained."""
+        assert tracked.updated is not None
+        return tracked.updated + sum(self.seconds(w) for w in AFTER["image"])
+
+    def _rolling(self, service: dict[str, Any], tracked: _Resource, now: float) -> None:
+        """The old tasks keep running (and serving) until the new ones are healthy and the old
+        targets have drained: two deployments until then, like ECS's rolling update."""
+        done = self._rolled(tracked)
+        if now >= done:
+            self._observe("targets.drained", tracked, tracked.updated or now, done, now)
+            return
+        desired = service["desiredCount"]
+        deployments = service.get("deployments") or [{}]
+        new = next((d for d in deployments if d.get("status") == "PRIMARY"), deployments[0])
+        new.update(status="PRIMARY", rolloutState="IN_PROGRESS",
+                   rolloutStateReason="ECS deployment in progress.")
+        old = {**new, "id": f"{new.get('id', 'ecs-svc')}-old", "status": "ACTIVE",
+               "rolloutState": "COMPLETED", "runningCount": desired}
+        service.update(runningCount=desired, deployments=[new, old])
 
     def _describe_services(self, aws: Aws, real: Callable[..., Any], **params: Any) -> Any:
         answer = real(**params)
@@ -487,6 +563,69 @@ class Latency:
         return answer
 
 
+    # -- API Gateway v2: the VPC link (v2), built from the subnets alone ---------------------
+    def _create_vpc_link_v2(self, aws: Aws, real: Callable[..., Any], **params: Any) -> Any:
+        answer = real(**params)
+        with self._lock:
+            self._links_v2[answer["VpcLinkId"]] = _Resource(answer["VpcLinkId"], aws.region,
+                                                            self.now())
+        return self._link_v2_view(answer, self.now())
+
+    def _link_v2_view(self, link: dict[str, Any], now: float) -> Any:
+        with self._lock:
+            tracked = self._links_v2.get(link["VpcLinkId"])
+            if tracked is not None:
+                tracked.record = {k: copy.deepcopy(v) for k, v in link.items()
+                                  if k != "ResponseMetadata"}
+        if tracked is None:
+            return link
+        ready = tracked.created + self.seconds("vpc_link_v2.available")
+        if now < ready:
+            link.update(VpcLinkStatus="PENDING", VpcLinkStatusMessage="VPC link is provisioning")
+        else:
+            link.update(VpcLinkStatus="AVAILABLE", VpcLinkStatusMessage="VPC link is ready")
+            self._observe("vpc_link_v2.available", tracked, tracked.created, ready, now)
+        return link
+
+    def _deleting_link_v2(self, link: _Resource, now: float) -> dict[str, Any] | None:
+        assert link.deleted is not None
+        gone = link.deleted + self.seconds("vpc_link_v2.deleted")
+        if now < gone:
+            return {**copy.deepcopy(link.record), "VpcLinkStatus": "DELETING"}
+        self._observe("vpc_link_v2.deleted", link, link.deleted, gone, now)
+        return None
+
+    def _get_vpc_link_v2(self, aws: Aws, real: Callable[..., Any], **params: Any) -> Any:
+        with self._lock:
+            tracked = self._links_v2.get(params["VpcLinkId"])
+        if tracked is not None and tracked.deleted is not None:
+            shown = self._deleting_link_v2(tracked, self.now())
+            if shown is None:
+                raise _not_found("GetVpcLink", "NotFoundException", "VPC link not found")
+            return shown
+        return self._link_v2_view(real(**params), self.now())
+
+    def _get_vpc_links_v2(self, aws: Aws, real: Callable[..., Any], **params: Any) -> Any:
+        answer = real(**params)
+        now = self.now()
+        answer["Items"] = [self._link_v2_view(item, now) for item in answer.get("Items", [])]
+        with self._lock:
+            deleted = [link for link in self._links_v2.values() if link.deleted is not None]
+        for link in deleted:
+            shown = self._deleting_link_v2(link, now)
+            if shown is not None:
+                answer["Items"].append(shown)
+        return answer
+
+    def _delete_vpc_link_v2(self, aws: Aws, real: Callable[..., Any], **params: Any) -> Any:
+        answer = real(**params)
+        with self._lock:
+            tracked = self._links_v2.get(params["VpcLinkId"])
+            if tracked is not None and tracked.deleted is None:
+                tracked.deleted = self.now()
+        return answer
+
+
 class _Client:
     """A moto client whose hooked operations answer through `Latency`."""
 
@@ -499,6 +638,14 @@ class _Client:
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._real, name)
         hook = self._layer.hook(self._service, name)
-        if hook is None:
-            return attribute
-        return functools.partial(hook, self._aws, attribute)
+        answer = attribute if hook is None else functools.partial(hook, self._aws, attribute)
+        delay = self._layer.call_delay
+        if not delay or not callable(answer) or name.startswith("_") or name in (
+                "meta", "exceptions", "can_paginate", "get_paginator", "get_waiter"):
+            return answer
+
+        def slow(*args: Any, **kwargs: Any) -> Any:
+            time.sleep(delay)  # the round trip to AWS
+            return answer(*args, **kwargs)
+
+        return slow

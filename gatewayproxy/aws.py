@@ -37,7 +37,10 @@ from gatewayproxy.errors import (
 
 log = logging.getLogger("gatewayproxy.aws")
 
-DEFAULT_POLL_SECONDS = 15.0
+# The longest poll: `up`'s critical path is a chain of waits (NAT gateway, tasks, targets), each
+# seen on average half a poll late; at 5 s a describe every 5 s per wait stays far inside the
+# EC2/ELB/ECS describe throttles (benchmarks/run.py measures the chain).
+DEFAULT_POLL_SECONDS = 5.0
 FIRST_POLL_SECONDS = 1.0
 
 # API Gateway control-plane limits that botocore's retries cannot absorb (calls per second).

@@ -153,7 +153,9 @@ class Config:
     throttle: Throttle | None = None
     usage_plan: UsagePlan = UsagePlan()
     access_logs: bool = True
-    vpc_link: str = "v1"
+    # None: not in the config; resources/vpc_link.generation resolves it against the state
+    # (an existing stack keeps its link's generation, a new one gets "v2").
+    vpc_link: str | None = None
     autoscaling: Autoscaling | None = None
     # container.max_failed_tasks: `up` stops waiting once this many tasks of a new deployment
     # have stopped (gatewayproxy/resources/deployment_watch.py).
@@ -285,8 +287,8 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Config:
     access_logs = api.get("access_logs", True)
     if not isinstance(access_logs, bool):
         raise ConfigError("api.access_logs must be true or false")
-    vpc_link = api.get("vpc_link", "v1")
-    if vpc_link not in VPC_LINKS:
+    vpc_link = api.get("vpc_link")
+    if vpc_link is not None and vpc_link not in VPC_LINKS:
         raise ConfigError(f"api.vpc_link {vpc_link!r} must be \"v1\" or \"v2\"")
     autoscaling = _autoscaling(container.get("autoscaling"), desired)
     return _parse_failure_budget(container, _parse_health_and_timeouts(

@@ -55,7 +55,7 @@ def examine(ctx: Context) -> list[Hop]:
     hangs off it (no stage without the API, no tasks without the service)."""
     link, link_hop = _vpc_link(ctx)
     balancer, nlb_hop = _nlb(ctx)
-    gen = vpc_link.GENERATIONS[ctx.config.vpc_link]
+    gen = vpc_link.GENERATIONS[vpc_link.generation(ctx)]
     backend = {"link_id": str(link[gen.id_key]) if link else None,
                "dns": balancer["DNSName"] if balancer else None,
                "nlb_arn": balancer["LoadBalancerArn"] if balancer else None,
@@ -173,7 +173,7 @@ def _integration_problems(integration: dict[str, Any], backend: dict[str, Any]) 
 
 # -- the network path ------------------------------------------------------------------------
 def _vpc_link(ctx: Context) -> tuple[Found | None, Hop]:
-    gen = vpc_link.GENERATIONS[ctx.config.vpc_link]
+    gen = vpc_link.GENERATIONS[vpc_link.generation(ctx)]
     try:
         link = vpc_link.find(ctx, gen)
     except GatewayProxyError as exc:

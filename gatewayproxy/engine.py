@@ -122,7 +122,7 @@ class Engine:
         self.check_target()
         graph = self.graph()
         run = _Run(self, graph, "down")
-        result = run.execute(lambda r: run.remove(r), lambda r: graph.readers[node_id(r)])
+        result = run.execute(lambda r: run.remove(r), lambda r: graph.down_waits(node_id(r)))
         if self.ctx.state.is_empty:
             self.ctx.state.delete_file()
         return result

@@ -7,15 +7,15 @@ Each step module declares its resources with `resources(ctx)`, and each resource
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 
 from gatewayproxy import steps
 from gatewayproxy.context import Context
 from gatewayproxy.errors import GatewayProxyError
-from gatewayproxy.resources.base import EXISTS, Resource, exists
+from gatewayproxy.resources.base import AFTER, EXISTS, Resource, after, exists
 
-__all__ = ["EXISTS", "Graph", "build", "exists", "node_id", "retire_after"]
+__all__ = ["AFTER", "EXISTS", "Graph", "after", "build", "exists", "node_id", "retire_after"]
 
 def node_id(resource: Resource) -> str:
     return f"{resource.step}.{resource.key}"
@@ -30,11 +30,18 @@ class Graph:
     readers: dict[str, set[str]]  # node id -> ids of the nodes that read it
     # node id -> the needs it takes as soon as they exist, before they are ready
     early: dict[str, set[str]]
+    # node id -> the needs `up` orders it after without reading them (`after`)
+    ordered_only: dict[str, set[str]] = field(default_factory=dict)
 
     def up_waits(self, nid: str) -> set[str]:
         """What `up` waits for before converging a node: each need ready, or, for an early
         need, existing (`<id>:exists`)."""
         return {f"{dep}{EXISTS}" if dep in self.early[nid] else dep for dep in self.needs[nid]}
+
+    def down_waits(self, nid: str) -> set[str]:
+        """What `down` waits to be gone before deleting a node: the nodes that read it (a
+        node that only starts after it, `after`, is no reader)."""
+        return {r for r in self.readers[nid] if nid not in self.ordered_only.get(r, set())}
 
     def by_id(self) -> dict[str, Resource]:
         return {node_id(r): r for r in self.nodes}
@@ -88,15 +95,25 @@ def build(ctx: Context, modules: Sequence[ModuleType] | None = None) -> Graph:
                 raise GatewayProxyError(f"{own} needs {name}, which no step declares")
         return found - {own}
 
-    needs = {node_id(r): resolve(tuple(n.removesuffix(EXISTS) for n in r.needs), node_id(r))
-             for r in nodes}
+    def bare(need: str) -> str:
+        return need.removesuffix(EXISTS).removesuffix(AFTER)
+
+    needs = {node_id(r): resolve(tuple(bare(n) for n in r.needs), node_id(r)) for r in nodes}
     early = {node_id(r): resolve(tuple(n.removesuffix(EXISTS) for n in r.needs
                                        if n.endswith(EXISTS)), node_id(r)) for r in nodes}
     readers: dict[str, set[str]] = {nid: set() for nid in needs}
     for nid, deps in needs.items():
         for dep in deps:
             readers[dep].add(nid)
-    return Graph(nodes, needs, readers, early)
+    def only_ordered(resource: Resource) -> set[str]:
+        """Its `after` needs that it does not also read."""
+        own = node_id(resource)
+        ordered = resolve(tuple(bare(n) for n in resource.needs if n.endswith(AFTER)), own)
+        return ordered - resolve(tuple(bare(n) for n in resource.needs
+                                       if not n.endswith(AFTER)), own)
+
+    ordered_only = {node_id(r): only_ordered(r) for r in nodes}
+    return Graph(nodes, needs, readers, early, ordered_only)
 
 
 def retire_after(graph: Graph, resource: Resource) -> set[str]:

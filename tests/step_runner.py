@@ -21,7 +21,7 @@ def _run(ctx: Context, module: ModuleType, command: str) -> RunResult:
     run = _Run(engine, graph, command)
     if command == "up":
         return run.execute(run.converge, run.up_waits)
-    return run.execute(run.remove, lambda r: graph.readers[node_id(r)])
+    return run.execute(run.remove, lambda r: graph.down_waits(node_id(r)))
 
 
 def up(ctx: Context, module: ModuleType) -> RunResult:

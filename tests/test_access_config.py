@@ -20,7 +20,7 @@ def parse(text: str) -> config.Config:
 def test_defaults_keep_the_old_behaviour_and_turn_access_logs_on() -> None:
     cfg = parse(CONFIG)
     assert all(r.auth == "none" and r.function is None and r.throttle is None for r in cfg.routes)
-    assert (cfg.access_logs, cfg.vpc_link, cfg.throttle, cfg.autoscaling) == (True, "v1", None, None)
+    assert (cfg.access_logs, cfg.vpc_link, cfg.throttle, cfg.autoscaling) == (True, None, None, None)
     assert not cfg.uses_api_keys
 
 

@@ -28,6 +28,7 @@ from gatewayproxy.steps.target_group import LISTENER_PORT
 ACCOUNT = "123456789012"
 RENAME_AND_V2 = {'stage = "live"\n': 'stage = "prod"\nvpc_link = "v2"\n'}
 V2 = {'stage = "live"\n': 'stage = "live"\nvpc_link = "v2"\n'}
+V1 = {'stage = "live"\n': 'stage = "live"\nvpc_link = "v1"\n'}
 
 
 # -- 2: a VPC link is deleted only once no stage's deployment uses it ---------------------------
@@ -107,6 +108,7 @@ def stage_names() -> list[str]:
 def test_renaming_the_stage_and_switching_link_generation_in_one_up_converges(
         moto_account: None, config_file: Path, link_references: LinkReferences,
         calls: list[Call]) -> None:
+    write_config(config_file, **V1)
     assert run("up", config=config_file).exit_code == 0
     write_config(config_file, **RENAME_AND_V2)
     result = run("up", config=config_file)
@@ -124,6 +126,7 @@ def test_renaming_the_stage_and_switching_link_generation_in_one_up_converges(
 
 def test_a_switch_cut_short_before_the_deployment_converges_on_the_next_up(
         moto_account: None, config_file: Path, link_references: LinkReferences) -> None:
+    write_config(config_file, **V1)
     assert run("up", config=config_file).exit_code == 0
     write_config(config_file, **RENAME_AND_V2)
     link_references.fail_once.add("create_deployment")  # integrations moved, nothing deployed

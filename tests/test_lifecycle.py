@@ -19,10 +19,10 @@ from gatewayproxy.steps import NAMES
 # groups: the container's and the API's access logs).
 EXPECTED = {
     "vpcs": 1, "subnets": 4, "route_tables": 3, "internet_gateways": 1, "nat_gateways": 1,
-    "elastic_ips": 1, "security_groups": 1, "load_balancers": 1, "listeners": 1,
+    "elastic_ips": 1, "security_groups": 2, "load_balancers": 1, "listeners": 1,
     "target_groups": 1, "clusters": 1, "services": 1, "task_definitions": 1, "log_groups": 2,
-    "roles": 1, "vpc_links": 1, "rest_apis": 1,
-}
+    "roles": 1, "vpc_links_v2": 1, "rest_apis": 1,
+}  # the default VPC link (v2) brings its own security group
 
 
 def run(*args: str, config: Path, input: str | None = None) -> Result:
@@ -103,7 +103,7 @@ def test_every_taggable_resource_carries_the_stack_tag(moto_account: None,
     assert len(ec2.describe_subnets(Filters=stack_filter)["Subnets"]) == len(found["subnets"])
     assert len(ec2.describe_nat_gateways(Filter=stack_filter)["NatGateways"]) == 1
     assert len(ec2.describe_addresses(Filters=stack_filter)["Addresses"]) == 1
-    assert len(ec2.describe_security_groups(Filters=stack_filter)["SecurityGroups"]) == 1
+    assert len(ec2.describe_security_groups(Filters=stack_filter)["SecurityGroups"]) == 2
     assert len(ec2.describe_internet_gateways(Filters=stack_filter)["InternetGateways"]) == 1
     assert len(ec2.describe_route_tables(Filters=stack_filter)["RouteTables"]) == 3
     elb = boto3.client("elbv2", region_name=REGION)
@@ -114,7 +114,8 @@ def test_every_taggable_resource_carries_the_stack_tag(moto_account: None,
         assert tags["gatewayproxy:step"] in NAMES
     apigw = boto3.client("apigateway", region_name=REGION)
     assert apigw.get_rest_apis()["items"][0]["tags"]["gatewayproxy:stack"] == "quizapi"
-    assert apigw.get_vpc_links()["items"][0]["tags"]["gatewayproxy:step"] == "vpc_link"
+    links_v2 = boto3.client("apigatewayv2", region_name=REGION).get_vpc_links()["Items"]
+    assert links_v2[0]["Tags"]["gatewayproxy:step"] == "vpc_link"  # the default v2 link
     ecs = boto3.client("ecs", region_name=REGION)
     for arn in [*ecs.list_clusters()["clusterArns"], *found["task_definitions"]]:
         tags = {t["key"]: t["value"] for t in ecs.list_tags_for_resource(resourceArn=arn)["tags"]}
@@ -169,7 +170,7 @@ def test_foreign_resources_are_never_adopted_or_deleted(moto_account: None,
     state = json.loads((config_file.parent / ".gatewayproxy" / "quizapi.state.json").read_text())
     assert state["steps"]["cluster"]["resources"]["vpc_id"] not in (foreign_vpc, untagged_vpc)
     assert state["steps"]["rest_api"]["resources"]["rest_api_id"] != same_name_api
-    assert state["steps"]["vpc_link"]["resources"]["vpc_link_id"] != foreign_link
+    assert state["steps"]["vpc_link"]["resources"]["vpc_link_v2_id"] != foreign_link
 
     assert run("down", "--yes", config=config_file).exit_code == 0
     left = inventory(REGION)

@@ -22,7 +22,7 @@ MAKES = {
     "nat_gateway": {"nat_gateways", "elastic_ips"},
     "service": {"target_groups", "listeners", "security_groups", "services"},
     "target_group": set(),
-    "vpc_link": {"vpc_links"},
+    "vpc_link": {"vpc_links_v2", "security_groups"},  # the default v2 link and its group
     "rest_api": {"rest_apis", "log_groups"},  # the access log group (api.access_logs)
 }
 

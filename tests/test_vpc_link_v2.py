@@ -14,8 +14,10 @@ from inventory import counts, inventory
 from test_lifecycle import EXPECTED
 
 V2 = {'stage = "live"\n': 'stage = "live"\nvpc_link = "v2"\n'}
-# The v2 link brings its own security group.
-EXPECTED_V2 = {**EXPECTED, "vpc_links": 0, "vpc_links_v2": 1, "security_groups": 2}
+V1 = {'stage = "live"\n': 'stage = "live"\nvpc_link = "v1"\n'}
+# The v2 link (the default) brings its own security group; the v1 link does not.
+EXPECTED_V2 = EXPECTED
+EXPECTED_V1 = {**EXPECTED, "vpc_links": 1, "vpc_links_v2": 0, "security_groups": 1}
 
 
 def expected(counted: dict[str, int]) -> dict[str, int]:
@@ -64,7 +66,7 @@ def test_switching_v2_to_v1_replaces_the_link_and_redeploys(v2_stack: Path,
                                                             calls: list[Call],
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     old = inventory(REGION)["vpc_links_v2"]
-    write_config(v2_stack)  # back to the default: v1
+    write_config(v2_stack, **V1)  # back to v1, by name
     monkeypatch.setenv("COLUMNS", "250")
     plan = run("plan", config=v2_stack)
     flat = " ".join(plan.stdout.split())
@@ -73,7 +75,7 @@ def test_switching_v2_to_v1_replaces_the_link_and_redeploys(v2_stack: Path,
     assert "- security group gatewayproxy-quizapi-link" in flat
     calls.clear()
     assert run("up", config=v2_stack).exit_code == 0
-    assert dict(counts(REGION)) == expected(EXPECTED)
+    assert dict(counts(REGION)) == expected(EXPECTED_V1)
     assert inventory(REGION)["vpc_links_v2"] == [] and old
     v1 = inventory(REGION)["vpc_links"][0]
     sent = [c.params for c in calls if c.operation == "put_integration"]
@@ -86,6 +88,7 @@ def test_switching_v2_to_v1_replaces_the_link_and_redeploys(v2_stack: Path,
 
 
 def test_switching_v1_to_v2_keeps_one_link(moto_account: None, config_file: Path) -> None:
+    write_config(config_file, **V1)
     assert run("up", config=config_file).exit_code == 0
     write_config(config_file, **V2)
     assert run("up", config=config_file).exit_code == 0
@@ -117,3 +120,29 @@ def test_a_failed_link_is_replaced_on_up(v2_stack: Path, calls: list[Call],
     assert new != old
     sent = [c.params for c in calls if c.operation == "put_integration"]
     assert sent and all(s["connectionId"] == new for s in sent)  # the API moved onto it
+
+
+def test_a_new_stack_without_the_key_gets_a_v2_link(moto_account: None, config_file: Path,
+                                                   calls: list[Call]) -> None:
+    write_config(config_file)  # no api.vpc_link
+    assert run("up", config=config_file).exit_code == 0
+    assert dict(counts(REGION)) == expected(EXPECTED_V2)
+    assert [c.service for c in calls if c.operation == "create_vpc_link"] == ["apigatewayv2"]
+
+
+def test_a_v1_stack_keeps_its_link_when_the_key_is_absent(moto_account: None, config_file: Path,
+                                                         calls: list[Call]) -> None:
+    """A stack made while v1 was the default (its state records a v1 link) is not replaced
+    on upgrade: without the key it stays v1; naming v2 still switches it."""
+    write_config(config_file, **V1)
+    assert run("up", config=config_file).exit_code == 0
+    write_config(config_file)  # the key removed, as in every config written before v2
+    plan = run("plan", config=config_file)
+    assert plan.exit_code == 0 and "No changes." in plan.stdout, plan.stdout
+    calls.clear()
+    assert run("up", config=config_file).exit_code == 0
+    assert [c for c in calls if not c.operation.startswith(("get_", "describe_", "list_"))] == []
+    assert dict(counts(REGION)) == expected(EXPECTED_V1)
+    report = json.loads(run("status", "--json", config=config_file).stdout)
+    link = next(s for s in report["steps"] if s["name"] == "vpc_link")
+    assert link["details"]["generation"] == "v1" and report["healthy"]

@@ -22,7 +22,7 @@ from gatewayproxy.planned import UNKNOWN, FieldChange
 
 Found = dict[str, Any]
 
-__all__ = ["EXISTS", "UNKNOWN", "FieldChange", "Found", "Health", "Resource", "WaitFor", "exists"]
+__all__ = ["AFTER", "EXISTS", "UNKNOWN", "FieldChange", "Found", "Health", "Resource", "WaitFor", "exists"]
 
 
 EXISTS = ":exists"
@@ -32,6 +32,16 @@ def exists(need: str) -> str:
     """A need satisfied once the resource exists (its id is known), before it is ready: the
     listener may be added to an NLB that is still provisioning."""
     return need + EXISTS
+
+
+AFTER = ":after"
+
+
+def after(need: str) -> str:
+    """A need `up` starts after but never reads: `down` does not wait for it to go first.
+    The tasks start once the NAT gateway routes (they pull their image through it), but
+    deleting the NAT gateway while they drain only cuts their way out: AWS refuses nothing."""
+    return need + AFTER
 
 
 @dataclass(frozen=True)
@@ -64,7 +74,7 @@ class Resource:
     - `key`: unique in the stack; also the state key its id is recorded under, in the
       step's resources (so state files of earlier versions keep working).
     - `needs`: keys of the resources it reads: `up` converges it once they are ready,
-      `down` deletes it before them.
+      `down` deletes it before them (`after(need)`: up orders it after, down not before).
     - `retire_after`: in `up`, what is no longer wanted (the resource itself, or its `stale`
       leftovers) is deleted only once these have converged (e.g. an old VPC link goes after
       the stage that referred to it was redeployed).

@@ -273,12 +273,15 @@ class Family:
         with self._lock:
             if self._items is None:
                 key = f"ec2.{self.kind.describe}"
-                with ctx.reads_lock:
-                    known = ctx.reads.get(key)
-                if known is None:
-                    known = find_all(ctx, self.kind)
+                with ctx.reads_lock:  # one reader per kind: two families asking at once
+                    reading = ctx.reads.setdefault(f"{key}:lock", threading.Lock())  # share it
+                with reading:
                     with ctx.reads_lock:
-                        known = ctx.reads.setdefault(key, known)
+                        known = ctx.reads.get(key)
+                    if known is None:
+                        known = find_all(ctx, self.kind)
+                        with ctx.reads_lock:
+                            known = ctx.reads.setdefault(key, known)
                 self._items = known
             return self._items
 
@@ -300,7 +303,8 @@ class Family:
         ids = {"describe_vpcs": "VpcIds", "describe_subnets": "SubnetIds",
                "describe_route_tables": "RouteTableIds",
                "describe_internet_gateways": "InternetGatewayIds",
-               "describe_addresses": "AllocationIds"}[self.kind.describe]
+               "describe_addresses": "AllocationIds",
+               "describe_security_groups": "GroupIds"}[self.kind.describe]
         found = ctx.aws.find("ec2", self.kind.describe, **{ids: [rid]})
         items = (found or {}).get(self.kind.items) or []
         return dict(items[0]) if items else None

@@ -30,7 +30,8 @@ class SecurityGroup(Resource):
         return found["GroupId"]
 
     def find(self, ctx: Context) -> Found | None:
-        return ec2.find(ctx, ec2.SECURITY_GROUP, TAG)
+        # One describe of the stack's security groups serves this one and the VPC link's.
+        return ec2.Family(ec2.SECURITY_GROUP).find(ctx, TAG, self.recorded(ctx))
 
     def create(self, ctx: Context) -> Found:
         group = ctx.aws.call(

@@ -4,7 +4,8 @@ security group of the v2 link.
 v1 (the REST API's own link, AWS now calls it legacy) targets the NLB, which must be active.
 v2 (apigatewayv2) puts network interfaces in the private subnets with a security group of its
 own and never names the NLB: the REST integrations do (`integrationTarget`). Exactly one
-generation is wanted (`api.vpc_link`); the other one's link goes only after the REST API's
+generation is wanted (`generation(ctx)`: `api.vpc_link`, else the one the state records, else
+v2); the other one's link goes only after the REST API's
 stage was redeployed onto the new link (`retire_after`): AWS refuses to delete a link a stage's
 deployment still uses.
 """
@@ -17,7 +18,7 @@ from typing import Any, ClassVar
 from gatewayproxy.context import Context
 from gatewayproxy.resources import ec2
 from gatewayproxy.resources.base import FieldChange, Found, Health, Resource, WaitFor
-from gatewayproxy.resources.common import ec2_tag_filters, ignore_missing
+from gatewayproxy.resources.common import ignore_missing
 
 TIMEOUT = 20 * 60
 V2_SECURITY_GROUP = "vpc-link-security-group"
@@ -51,6 +52,38 @@ V2 = Generation("v2", "VPC link (v2)", "apigatewayv2", "VpcLinkId", "VpcLinkId",
                 "VpcLinkStatusMessage", "vpc_link_v2_id", ("AVAILABLE", "INACTIVE"), "Items", "Tags",
                 "NextToken")
 GENERATIONS = {gen.generation: gen for gen in (V1, V2)}
+# What a new stack gets: AWS recommends v2 for REST APIs ("we recommend VPC links V2"), and a v2
+# link builds from the private subnets beside the NLB instead of after it.
+DEFAULT = "v2"
+_IMPORTED = "vpc_link.imported_generation"  # ctx.reads: what import found in AWS
+
+
+def generation(ctx: Context) -> str:
+    """The generation wanted: the config's when it names one; else the one the state records
+    (a stack made before v2 was the default keeps its v1 link: no surprise replacement); else,
+    for `import`, the one AWS holds under the stack's tag; else the default. Every reader of
+    `api.vpc_link` asks here."""
+    if ctx.config.vpc_link is not None:
+        return ctx.config.vpc_link
+    recorded = recorded_generation(ctx)
+    if recorded is not None:
+        return recorded
+    if ctx.command == "import":
+        with ctx.reads_lock:
+            if _IMPORTED not in ctx.reads:
+                ctx.reads[_IMPORTED] = "v1" if find(ctx, V1) and not find(ctx, V2) else DEFAULT
+            return str(ctx.reads[_IMPORTED])
+    return DEFAULT
+
+
+def recorded_generation(ctx: Context) -> str | None:
+    """The state's link: v2 if it records one (a switch cut short holds both: the newer
+    default wins), v1 if only that one, None for a stack without a link."""
+    if ctx.state.get("vpc_link", V2.state_key):
+        return "v2"
+    if ctx.state.get("vpc_link", V1.state_key):
+        return "v1"
+    return None
 
 
 def find(ctx: Context, gen: Generation = V1) -> Found | None:
@@ -115,7 +148,7 @@ class VpcLink(Resource):
         return ctx.name("link")
 
     def wanted(self, ctx: Context) -> bool:
-        return ctx.config.vpc_link == self.gen.generation
+        return generation(ctx) == self.gen.generation
 
     def identity(self, found: Found) -> Any:
         return str(found[self.gen.id_key])
@@ -154,7 +187,7 @@ class VpcLink(Resource):
     def health(self, ctx: Context, found: Found) -> Health:
         gen = self.gen
         state = str(found.get(gen.status_key, "?"))
-        wanted = "" if self.wanted(ctx) else f" (config says {ctx.config.vpc_link}: run up)"
+        wanted = "" if self.wanted(ctx) else f" (config says {generation(ctx)}: run up)"
         return Health(state in gen.ready,
                       f"VPC link ({gen.generation}) {self.identity(found)} {state}{wanted}",
                       {"status": state, "generation": gen.generation})
@@ -194,18 +227,16 @@ class LinkSecurityGroup(Resource):
         return ctx.name("link")
 
     def wanted(self, ctx: Context) -> bool:
-        return ctx.config.vpc_link == "v2"
+        return generation(ctx) == "v2"
 
     def identity(self, found: Found) -> Any:
         return found["GroupId"]
 
     def find(self, ctx: Context) -> Found | None:
-        """Ours by the stack's tag (one call), the recorded one first."""
-        groups = ctx.aws.call("ec2", "describe_security_groups",
-                              Filters=ec2_tag_filters(ctx, V2_SECURITY_GROUP))["SecurityGroups"]
-        recorded = self.recorded(ctx)
-        return next((dict(g) for g in sorted(groups, key=lambda g: g["GroupId"] != recorded)),
-                    None)
+        """Ours by the stack's tag, the recorded one first: one describe of the stack's
+        security groups per command serves this one and the tasks' (ec2.Family)."""
+        found = ec2.Family(ec2.SECURITY_GROUP).find(ctx, V2_SECURITY_GROUP, self.recorded(ctx))
+        return None if found is None else dict(found)
 
     def create(self, ctx: Context) -> Found:
         group = dict(ctx.aws.call(

@@ -30,6 +30,8 @@ API = f"{NAME}.rest_api_id"
 STAGE = f"{NAME}.deployment_id"
 # The integrations point at the NLB through the VPC link (ported elsewhere: whole steps).
 BACKEND = ("load_balancer", "vpc_link")
+# An integration's uri names the listener's port: it reads the listener (down: it goes first).
+LISTENER = "service.listener_arn"
 
 
 def desired_methods(ctx: Context, backend: dict[str, Any],
@@ -64,7 +66,7 @@ def resources(ctx: Context) -> list[Resource]:
         for method in route.methods:
             methods.append(api_route.ApiMethod(
                 NAME, api_route.method_key(method, route.path),
-                needs=(API, *BACKEND, *((f"{NAME}.{api_route.path_key(route.path)}",)
+                needs=(API, *BACKEND, LISTENER, *((f"{NAME}.{api_route.path_key(route.path)}",)
                                         if route.path != "/" else ())),
                 route=route, method=method, sweeps=not methods))
     nodes += methods

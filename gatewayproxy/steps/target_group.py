@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from gatewayproxy.context import Context
 from gatewayproxy.errors import AwsError
-from gatewayproxy.resources.base import Health, Resource
+from gatewayproxy.resources.base import Health, Resource, exists
 from gatewayproxy.resources.listener import LISTENER_PORT
 from gatewayproxy.resources.target_group import TargetHealth, group_name, target_health
 from gatewayproxy.steps.base import StepStatus, drift_or_error
@@ -23,8 +23,10 @@ def resources(ctx: Context) -> list[Resource]:
     # once the service (and the listener) moved to the new one.
     # Not the whole service step: an autoscaling target no longer wanted goes after its
     # readers, and this must not be one.
+    # Once the service exists (its tasks are starting), not once it is stable: the targets'
+    # health is polled beside the service's rollout, so the one seen late is not waited twice.
     return [TargetHealth(NAME, "target_group_arn",
-                         needs=("service.service", "service.listener_arn"))]
+                         needs=(exists("service.service"), "service.listener_arn"))]
 
 
 def status_of(ctx: Context, step: str, healths: list[tuple[Resource, Health]]) -> StepStatus:

@@ -1,8 +1,10 @@
 """Step 8: the VPC link that lets API Gateway reach the internal NLB.
 
-`api.vpc_link = "v1"` (the default): the REST API's own link, bound to the NLB (AWS now calls it
-legacy). `"v2"`: an API Gateway v2 link, network interfaces in the private subnets with a
-security group of its own; the REST integrations then name the NLB (`integrationTarget`).
+`api.vpc_link = "v2"` (the default for a new stack): an API Gateway v2 link, network interfaces
+in the private subnets with a security group of its own, made beside the NLB; the REST
+integrations then name the NLB (`integrationTarget`). `"v1"`: the REST API's own link, bound to
+the NLB (AWS now calls it legacy), made once the NLB is active. Without the key, a stack keeps
+the generation its state records (links.generation).
 Switching creates the new link here; the old generation's link (and the v2 security group) is
 deleted only once the rest_api step has redeployed the stage onto the new one and deleted the
 stale stages (`retire_after`), so there is never a second link of the same generation.

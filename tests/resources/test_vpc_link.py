@@ -211,3 +211,52 @@ def test_plan_of_a_new_stack_lists_the_wanted_link(aws: Aws, tmp_path: Path) -> 
     assert planned_rows(aws, tmp_path, "v2") == [
         ("create", "security group", "gatewayproxy-quizapi-link"),
         ("create", "VPC link (v2)", "gatewayproxy-quizapi-link")]
+
+
+def context_without_key(tmp_path: Path) -> Context:
+    cfg = config.parse(tomllib.loads(CONFIG))
+    return Context(config=cfg, state=State.load(tmp_path / "s.state.json", cfg.name),
+                   aws=FakeAws([]))
+
+
+def test_a_new_stack_without_the_key_wants_v2(tmp_path: Path) -> None:
+    ctx = context_without_key(tmp_path)
+    assert ctx.config.vpc_link is None  # absent, not defaulted: the state decides
+    assert links.generation(ctx) == "v2"
+    assert [r.key for r in step.resources(ctx) if r.wanted(ctx)] == ["security_group",
+                                                                     "vpc_link_v2_id"]
+
+
+@pytest.mark.parametrize(("recorded", "wanted"), [
+    ({"vpc_link_id": "l1"}, "v1"),
+    ({"vpc_link_v2_id": "l2", "security_group": "sg-1"}, "v2"),
+    ({"vpc_link_id": "l1", "vpc_link_v2_id": "l2"}, "v2"),  # a switch cut short: the newer one
+])
+def test_without_the_key_the_state_s_generation_stays(tmp_path: Path, recorded: dict[str, str],
+                                                      wanted: str) -> None:
+    ctx = context_without_key(tmp_path)
+    for key, value in recorded.items():
+        ctx.state.record("vpc_link", key, value)
+    assert links.generation(ctx) == wanted
+
+
+@pytest.mark.parametrize("named", ["v1", "v2"])
+def test_a_named_generation_wins_over_the_state(tmp_path: Path, named: str) -> None:
+    ctx = context(tmp_path, generation=named)
+    ctx.state.record("vpc_link", "vpc_link_id" if named == "v2" else "vpc_link_v2_id", "old")
+    assert links.generation(ctx) == named
+
+
+@pytest.mark.parametrize(("listed", "wanted"), [
+    ([{"id": "l1", "status": "AVAILABLE", "tags": OURS}], "v1"),
+    ([], "v2"),
+])
+def test_import_without_the_key_takes_the_generation_aws_holds(
+        tmp_path: Path, listed: list[dict[str, Any]], wanted: str) -> None:
+    ctx = context_without_key(tmp_path)
+    ctx.aws = FakeAws(listed)
+    ctx.command = "import"
+    assert links.generation(ctx) == wanted
+    asked = len(ctx.aws.sent)
+    assert links.generation(ctx) == wanted
+    assert len(ctx.aws.sent) == asked  # AWS is asked once per command
