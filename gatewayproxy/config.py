@@ -123,6 +123,8 @@ class Config:
     access_logs: bool = True
     vpc_link: str = "v1"
     autoscaling: Autoscaling | None = None
+    # [network] nat: the private subnets' way out (issue 12): "single", "per_zone" or "none".
+    nat: str = "single"
     path: Path | None = None
 
     @property
@@ -137,7 +139,7 @@ class Config:
 _SCHEMA: dict[str, set[str]] = {
     "stack": {"name", "region"},
     "container": {"image", "port", "cpu", "memory", "desired_count", "environment", "autoscaling"},
-    "network": {"vpc_cidr", "availability_zones"},
+    "network": {"vpc_cidr", "availability_zones", "nat"},
     "api": {"stage", "routes", "throttle", "usage_plan", "access_logs", "vpc_link"},
 }
 ROUTE_KEYS = ("auth", "lambda", "methods", "path", "throttle")
@@ -250,7 +252,7 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Config:
         desired_count=desired, environment=dict(environment), vpc_cidr=str(net),
         availability_zones=azs, stage=stage, routes=routes, throttle=throttle,
         usage_plan=usage_plan, access_logs=access_logs, vpc_link=vpc_link,
-        autoscaling=autoscaling, path=path,
+        autoscaling=autoscaling, path=path, nat=_parse_nat(network),
     )
 
 
@@ -430,3 +432,15 @@ def _integer(table: dict[str, Any], section: str, key: str, default: int, low: i
     if not low <= value <= high:
         raise ConfigError(f"{section}.{key} {value} is out of range ({low} to {high})")
     return value
+
+
+NAT_MODES = ("single", "per_zone", "none")
+
+
+def _parse_nat(network: dict[str, Any]) -> str:
+    """`network.nat`: one NAT gateway (the default), one per zone, or none (VPC endpoints)."""
+    mode = network.get("nat", "single")
+    if mode not in NAT_MODES:
+        raise ConfigError(f"network.nat {mode!r} must be one of "
+                          + ", ".join(f'"{m}"' for m in NAT_MODES))
+    return str(mode)

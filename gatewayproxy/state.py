@@ -19,7 +19,7 @@ from gatewayproxy.errors import StateError
 
 FORMAT = "gatewayproxy-state"
 # Recorded values that are choices or tokens, not AWS resources.
-NOT_RESOURCES = {"availability_zones", "client_token", "invoke_url"}
+NOT_RESOURCES = {"availability_zones", "client_token", "client_tokens", "invoke_url"}
 VERSION = 1
 
 

@@ -13,7 +13,7 @@ from gatewayproxy.errors import AwsError
 from gatewayproxy.resources import ecs_service, listener, security_group, target_group
 from gatewayproxy.resources.base import Health, Resource, exists
 from gatewayproxy.resources.ecs_service import describe, service_name
-from gatewayproxy.steps import autoscaling
+from gatewayproxy.steps import autoscaling, nat_gateway
 from gatewayproxy.steps.base import StepStatus, drift_or_error
 
 NAME = "service"
@@ -35,9 +35,9 @@ def resources(ctx: Context) -> list[Resource]:
             f"{NAME}.target_group_arn", exists("load_balancer.load_balancer_arn"))),
         ecs_service.EcsService(NAME, "service", needs=(
             "task_definition", "cluster", "private_subnet", "load_balancer",
-            # Tasks in private subnets pull their image through the NAT gateway: start them
-            # once it routes.
-            "nat_gateway",
+            # Tasks in private subnets pull their image through the NAT gateway (or the VPC
+            # endpoints, with network.nat = "none"): start them once it routes.
+            *nat_gateway.exits(ctx),
             f"{NAME}.security_group", f"{NAME}.ingress_rule", f"{NAME}.target_group_arn",
             f"{NAME}.listener_arn")),
         *autoscaling.resources(ctx, SERVICE),
