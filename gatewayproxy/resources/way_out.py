@@ -174,11 +174,12 @@ def status_of(ctx: Context, step: str, healths: list[tuple[Resource, Health]]) -
     """The network step's line, led by the mode, with each NAT gateway and endpoint and its
     state in the details."""
     found = ec2.network_status(ctx, step, healths)
+    if found.healthy is None or "error" in found.details:
+        return found  # nothing made yet, or a read failed: that alone is the step's line
     mode = ctx.config.nat
     nats = [d for _, h in healths for d in h.details.get("nat_gateways", [])]
     points = [d for _, h in healths for d in h.details.get("vpc_endpoints", [])]
     details = {k: v for k, v in found.details.items() if k not in ("nat_gateways", "vpc_endpoints")}
     details.update({"nat": mode, "nat_gateways": nats, "vpc_endpoints": points})
-    plain = found.healthy is None or "error" in found.details  # nothing made, or a read failed
-    summary = found.summary if plain else f"nat = {mode}: {found.summary}"
-    return StepStatus(found.name, found.done, found.healthy, summary, found.resources, details)
+    return StepStatus(found.name, found.done, found.healthy, f"nat = {mode}: {found.summary}",
+                      found.resources, details)
