@@ -46,10 +46,7 @@ def estimate(cfg: Config, region: str) -> Estimate | None:
     tasks = cfg.desired_count
     fargate_hour = vcpu * table["fargate_vcpu_hour"] + memory_gb * table["fargate_gb_hour"]
     lines = (
-        Line("NAT gateway", table["nat_gateway_hour"] * hours,
-             f"1 x ${table['nat_gateway_hour']}/h, plus data processed"),
-        Line("Elastic IP (IPv4)", table["public_ipv4_hour"] * hours,
-             f"1 x ${table['public_ipv4_hour']}/h"),
+        *way_out_lines(cfg, table, hours),
         Line("Network Load Balancer", table["nlb_hour"] * hours,
              f"1 x ${table['nlb_hour']}/h, plus LCUs"),
         Line("Fargate tasks", fargate_hour * tasks * hours,
@@ -58,6 +55,28 @@ def estimate(cfg: Config, region: str) -> Estimate | None:
              f"${table['rest_api_million_requests']:.2f} per million requests"),
     )
     return Estimate(region, data["as_of"], lines)
+
+
+def way_out_lines(cfg: Config, table: dict[str, Any], hours: float) -> tuple[Line, ...]:
+    """`network.nat`: one NAT gateway and address, one per zone, or the VPC endpoints
+    (interface endpoints are billed per endpoint per zone per hour, plus per GB processed;
+    the S3 gateway endpoint is free: AWS PrivateLink pricing, Amazon VPC pricing)."""
+    if cfg.nat == "none":
+        from gatewayproxy.resources import vpc_endpoint
+
+        count = len(vpc_endpoint.INTERFACE_SERVICES) + len(vpc_endpoint.secret_services_of(cfg))
+        zones = cfg.availability_zones
+        rate = table["vpc_endpoint_hour"]
+        return (Line("VPC endpoints", count * zones * rate * hours,
+                     f"{count} interface x {zones} zones x ${rate}/h, plus "
+                     f"${table['vpc_endpoint_gb']}/GB processed; S3 gateway endpoint free"),)
+    nats = cfg.availability_zones if cfg.nat == "per_zone" else 1
+    return (
+        Line("NAT gateway", nats * table["nat_gateway_hour"] * hours,
+             f"{nats} x ${table['nat_gateway_hour']}/h, plus data processed"),
+        Line("Elastic IP (IPv4)", nats * table["public_ipv4_hour"] * hours,
+             f"{nats} x ${table['public_ipv4_hour']}/h"),
+    )
 
 
 def describe(found: Estimate | None, region: str) -> list[str]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from gatewayproxy.config import subnet_cidrs
+from gatewayproxy.config import Config, subnet_cidrs
 from gatewayproxy.context import RESOURCE_TAG, Context, tag_value
 from gatewayproxy.errors import AwsError, GatewayProxyError
 from gatewayproxy.resources import ec2
@@ -43,10 +43,14 @@ HTTPS = 443
 
 
 def secret_services(ctx: Context) -> list[str]:
+    return secret_services_of(ctx.config)
+
+
+def secret_services_of(config: Config) -> list[str]:
     """The endpoints the configured secrets are read through, split by the ARN's service: a
     Secrets Manager ARN needs `secretsmanager`, an SSM parameter (ARN or name) `ssm`."""
     wanted = {"secretsmanager" if str(v).split(":")[2:3] == ["secretsmanager"] else "ssm"
-              for v in (getattr(ctx.config, "secrets", None) or {}).values()}
+              for v in (getattr(config, "secrets", None) or {}).values()}
     return [s for s in SECRET_SERVICES if s in wanted]
 
 
@@ -270,8 +274,8 @@ class GatewayEndpoint(VpcEndpoint):
         [change] = changes
         add = sorted(set(change.new) - set(change.old))
         remove = sorted(set(change.old) - set(change.new))
-        params = {k: v for k, v in (("AddRouteTableIds", add), ("RemoveRouteTableIds", remove))
-                  if v}
+        params: dict[str, Any] = {k: v for k, v in (("AddRouteTableIds", add),
+                                                    ("RemoveRouteTableIds", remove)) if v}
         ctx.aws.call("ec2", "modify_vpc_endpoint", VpcEndpointId=found["VpcEndpointId"], **params)
         return found
 

@@ -56,7 +56,10 @@ def declare(ctx: Context, step: str, zones: int) -> list[Resource]:
     """The endpoints, their security group and the default routes of the private tables."""
     tables = ec2.Family(ec2.ROUTE_TABLE)
     route_ids = tuple(f"{step}.private_route_{i}" for i in range(zones))
-    endpoint_ids = tuple(f"{step}.{key}" for key in endpoint_keys(ctx))
+    # Only the endpoints this config wants: one not wanted either must not wait for the route
+    # that waits for it.
+    endpoint_ids = tuple(f"{step}.{key}" for key in endpoint_keys(ctx)
+                         if _service(key) in endpoints.wanted_services(ctx))
     subnets = tuple(f"private_subnet.private_subnet_{i}" for i in range(zones))
     route_tables = tuple(f"private_subnet.private_route_table_{i}" for i in range(zones))
     group = f"{step}.endpoint_security_group"
