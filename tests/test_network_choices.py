@@ -96,6 +96,11 @@ def test_per_zone_routes_each_zone_to_its_own_nat_and_down_leaves_nothing(
     tokens = [c.params["ClientToken"] for c in calls if c.operation == "create_nat_gateway"]
     assert len(set(tokens)) == 2 and all(len(t) <= 64 for t in tokens)
     assert "client_tokens" not in recorded(state_path)  # settled once the ids were recorded
+    [step] = [s for s in engine(state_path, aws, config("per_zone")).status()
+              if s.name == "nat_gateway"]
+    assert step.summary.startswith("nat = per_zone: ") and step.details["nat"] == "per_zone"
+    assert [(n["name"], n["zone"], n["state"]) for n in step.details["nat_gateways"]] == [
+        ("quizapi-nat", 0, "available"), ("quizapi-nat-1", 1, "available")]
     engine(state_path, aws, config("per_zone")).down()
     assert nothing_left() == {}
 
@@ -103,7 +108,21 @@ def test_per_zone_routes_each_zone_to_its_own_nat_and_down_leaves_nothing(
 def test_none_makes_endpoints_behind_a_443_only_group_and_no_nat(
         network_only: None, aws: Aws, tmp_path: Path, calls: list[Call]) -> None:
     state_path = tmp_path / "stack.state.json"
+    rows = [(r.action, r.kind, r.name) for r in engine(state_path, aws, config("none")).plan()
+            if r.step == "nat_gateway"]
+    assert rows == [("create", "security group", "gatewayproxy-quizapi-endpoints"),
+                    *(("create", "VPC endpoint", f"quizapi-{n}")
+                      for n in ("ecr-api", "ecr-dkr", "logs", "s3"))]
     engine(state_path, aws, config("none")).up()
+    assert engine(state_path, aws, config("none")).plan() == []
+    [step] = [s for s in engine(state_path, aws, config("none")).status()
+              if s.name == "nat_gateway"]
+    assert step.healthy, step.summary
+    assert step.summary.startswith("nat = none: ")
+    assert step.details["nat"] == "none" and step.details["nat_gateways"] == []
+    assert sorted((e["service"], e["state"]) for e in step.details["vpc_endpoints"]) == [
+        ("ecr.api", "available"), ("ecr.dkr", "available"), ("logs", "available"),
+        ("s3", "available")]
     assert live_nats() == [] and ec2().describe_addresses()["Addresses"] == []
     assert default_targets(state_path) == [None, None]
     state = json.loads(state_path.read_text())["steps"]

@@ -51,6 +51,15 @@ class PrivateRoute(DefaultRoute):
     def wanted(self, ctx: Context) -> bool:
         return ctx.config.nat != "none"
 
+    def recorded(self, ctx: Context) -> Any:
+        """Its table, while it is wanted: with nat = "none" `status` does not list it (its
+        table's id is all a route records, and the table stays)."""
+        return super().recorded(ctx) if self.wanted(ctx) else None
+
+    def _table(self, ctx: Context) -> Any:
+        table_id = ctx.state.get(self.table_step, self.table_key)
+        return None if table_id is None else self.family.by_id(ctx, table_id)
+
 
 def declare(ctx: Context, step: str, zones: int) -> list[Resource]:
     """The endpoints, their security group and the default routes of the private tables."""
