@@ -26,7 +26,7 @@ from gatewayproxy.errors import AwsError, GatewayProxyError
 from gatewayproxy.resources import ec2
 from gatewayproxy.resources.base import UNKNOWN, FieldChange, Found, Health, Resource, WaitFor
 from gatewayproxy.resources.common import ec2_tag_filters, ignore_missing
-from gatewayproxy.resources.nat_gateway import TOKENS, vpc_id
+from gatewayproxy.resources.nat_gateway import TOKENS, read_once, vpc_id
 
 # "Interface endpoints are typically available within a few minutes"; Terraform's default
 # create timeout for aws_vpc_endpoint is 10 minutes.
@@ -69,19 +69,20 @@ def service_name(ctx: Context, service: str) -> str:
 
 def ours(ctx: Context) -> list[dict[str, Any]]:
     """The stack's endpoints in its VPC (deleted ones left out), described once per command."""
-    with ctx.reads_lock:
-        known = ctx.reads.get(READ)
-    if known is not None:
-        return list(known)
-    vpc = vpc_id(ctx)
-    if vpc is None:
-        return []
-    found = [dict(e) for e in ctx.aws.call(
-        "ec2", "describe_vpc_endpoints",
-        Filters=[*ec2_tag_filters(ctx), {"Name": "vpc-id", "Values": [vpc]}])["VpcEndpoints"]
-        if _state(e) != "deleted"]
-    with ctx.reads_lock:
-        return list(ctx.reads.setdefault(READ, found))
+    with read_once(ctx, READ):
+        with ctx.reads_lock:
+            known = ctx.reads.get(READ)
+        if known is not None:
+            return list(known)
+        vpc = vpc_id(ctx)
+        if vpc is None:
+            return []
+        found = [dict(e) for e in ctx.aws.call(
+            "ec2", "describe_vpc_endpoints",
+            Filters=[*ec2_tag_filters(ctx), {"Name": "vpc-id", "Values": [vpc]}])["VpcEndpoints"]
+            if _state(e) != "deleted"]
+        with ctx.reads_lock:
+            return list(ctx.reads.setdefault(READ, found))
 
 
 def describe(ctx: Context, found: Found) -> Found | None:
