@@ -162,6 +162,8 @@ class Config:
     max_failed_tasks: int = 3
     # [api.domain]: the custom domain (gatewayproxy/resources/domain_*.py); None: none.
     domain: Domain | None = None
+    # [network] nat: the private subnets' way out (issue 12): "single", "per_zone" or "none".
+    nat: str = "single"
     path: Path | None = None
     health_check: HealthCheck = HealthCheck()
     allow_long_timeout: bool = False
@@ -182,7 +184,7 @@ _SCHEMA: dict[str, set[str]] = {
     "container": {"image", "port", "cpu", "memory", "desired_count", "environment", "autoscaling",
                   "health_check", "secrets", "registry_credentials", "architecture",
                   "capacity", "max_failed_tasks"},
-    "network": {"vpc_cidr", "availability_zones"},
+    "network": {"vpc_cidr", "availability_zones", "nat"},
     "api": {"stage", "routes", "throttle", "usage_plan", "access_logs", "vpc_link",
             "allow_long_timeout", "domain"},
 }
@@ -298,7 +300,7 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Config:
         availability_zones=azs, stage=stage, routes=routes, throttle=throttle,
         usage_plan=usage_plan, access_logs=access_logs, vpc_link=vpc_link,
         autoscaling=autoscaling, path=path, state=_parse_state(stack),
-        domain=_parse_domain(api.get("domain")),
+        domain=_parse_domain(api.get("domain")), nat=_parse_nat(network),
     ))))
 
 
@@ -707,3 +709,15 @@ def _hostname(name: str) -> str:
                           "letters, digits and inner hyphens separated by dots, like "
                           "api.example.com")
     return hostname
+
+
+NAT_MODES = ("single", "per_zone", "none")
+
+
+def _parse_nat(network: dict[str, Any]) -> str:
+    """`network.nat`: one NAT gateway (the default), one per zone, or none (VPC endpoints)."""
+    mode = network.get("nat", "single")
+    if mode not in NAT_MODES:
+        raise ConfigError(f"network.nat {mode!r} must be one of "
+                          + ", ".join(f'"{m}"' for m in NAT_MODES))
+    return str(mode)

@@ -42,10 +42,7 @@ def estimate(cfg: Config, region: str) -> Estimate | None:
         return None
     hours = data["hours_per_month"]
     lines = (
-        Line("NAT gateway", table["nat_gateway_hour"] * hours,
-             f"1 x ${table['nat_gateway_hour']}/h, plus data processed"),
-        Line("Elastic IP (IPv4)", table["public_ipv4_hour"] * hours,
-             f"1 x ${table['public_ipv4_hour']}/h"),
+        *way_out_lines(cfg, table, hours),
         Line("Network Load Balancer", table["nlb_hour"] * hours,
              f"1 x ${table['nlb_hour']}/h, plus LCUs"),
         *fargate_lines(cfg, table, hours),
@@ -68,6 +65,28 @@ def _domain_lines(cfg: Config) -> tuple[Line, ...]:
     # Fits the 80 columns plan prints to.
     return (Line("custom domain", 0.0,
                  f"certificate free; zone ${HOSTED_ZONE_MONTH:.2f}/mo, not ours"),)
+
+
+def way_out_lines(cfg: Config, table: dict[str, Any], hours: float) -> tuple[Line, ...]:
+    """`network.nat`: one NAT gateway and address, one per zone, or the VPC endpoints
+    (interface endpoints are billed per endpoint per zone per hour, plus per GB processed;
+    the S3 gateway endpoint is free: AWS PrivateLink pricing, Amazon VPC pricing)."""
+    if cfg.nat == "none":
+        from gatewayproxy.resources import vpc_endpoint
+
+        count = len(vpc_endpoint.INTERFACE_SERVICES) + len(vpc_endpoint.secret_services_of(cfg))
+        zones = cfg.availability_zones
+        rate = table["vpc_endpoint_hour"]
+        return (Line("VPC endpoints", count * zones * rate * hours,
+                     f"{count} interface x {zones} zones x ${rate}/h, plus "
+                     f"${table['vpc_endpoint_gb']}/GB processed; S3 gateway endpoint free"),)
+    nats = cfg.availability_zones if cfg.nat == "per_zone" else 1
+    return (
+        Line("NAT gateway", nats * table["nat_gateway_hour"] * hours,
+             f"{nats} x ${table['nat_gateway_hour']}/h, plus data processed"),
+        Line("Elastic IP (IPv4)", nats * table["public_ipv4_hour"] * hours,
+             f"{nats} x ${table['public_ipv4_hour']}/h"),
+    )
 
 
 def describe(found: Estimate | None, region: str) -> list[str]:

@@ -228,6 +228,10 @@ class Engine:
         if kind == "natgateway":
             found = aws.call("ec2", "describe_nat_gateways", NatGatewayIds=[name])["NatGateways"]
             return any(n["State"] not in ("deleted", "failed") for n in found)
+        if kind == "vpc-endpoint":  # a deleted one stays listed for a while, as NAT gateways do
+            answer = aws.find("ec2", "describe_vpc_endpoints", VpcEndpointIds=[name])
+            return any(str(e["State"]).lower() not in ("deleted", "deleting")
+                       for e in (answer or {}).get("VpcEndpoints") or [])
         if kind == "cluster":
             found = aws.call("ecs", "describe_clusters", clusters=[arn])["clusters"]
             return any(c["status"] == "ACTIVE" for c in found)

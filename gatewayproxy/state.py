@@ -20,7 +20,7 @@ from gatewayproxy.state_store import LocalStore, Store
 
 FORMAT = "gatewayproxy-state"
 # Recorded values that are choices or tokens, not AWS resources.
-NOT_RESOURCES = {"availability_zones", "client_token", "invoke_url",
+NOT_RESOURCES = {"availability_zones", "client_token", "client_tokens", "invoke_url",
                  "last_healthy_task_definition", "rolled_back_from"}
 VERSION = 1
 

@@ -137,34 +137,34 @@ def route_table_creator(ctx: Context, step: str, key: str, vpc_id: str
 _TOKENS_LOCK = threading.Lock()
 
 
-def _pending_token(ctx: Context, step: str, key: str) -> str:
+def _pending_token(ctx: Context, step: str, key: str, store: str = CLIENT_TOKENS) -> str:
     """A ClientToken unique to this create, kept in the state until its id is recorded: a
     retried create (after a crash) sends the same one and gets the same table back, a later
     create (after `down`) a new one. EC2: a reused token with other parameters is refused
     (IdempotentParameterMismatch); with the same ones it returns the first result, even a
     deleted one ("Ensuring idempotency in Amazon EC2 API requests"; ClientToken: up to 64 ASCII)."""
     with _TOKENS_LOCK:  # the step's route tables are made in parallel: one dict, one writer
-        tokens = _tokens(ctx, step)
+        tokens = _tokens(ctx, step, store)
         if key not in tokens:
             tokens[key] = uuid.uuid4().hex
-            ctx.state.record(step, CLIENT_TOKENS, tokens)
+            ctx.state.record(step, store, tokens)
         return tokens[key]
 
 
-def _settle_token(ctx: Context, step: str, key: str) -> None:
+def _settle_token(ctx: Context, step: str, key: str, store: str = CLIENT_TOKENS) -> None:
     """The id is recorded: the token has done its work."""
     with _TOKENS_LOCK:
-        tokens = _tokens(ctx, step)
+        tokens = _tokens(ctx, step, store)
         if tokens.pop(key, None) is None:
             return
         if tokens:
-            ctx.state.record(step, CLIENT_TOKENS, tokens)
+            ctx.state.record(step, store, tokens)
         else:
-            ctx.state.forget(step, CLIENT_TOKENS)
+            ctx.state.forget(step, store)
 
 
-def _tokens(ctx: Context, step: str) -> dict[str, str]:
-    recorded = ctx.state.get(step, CLIENT_TOKENS)
+def _tokens(ctx: Context, step: str, store: str = CLIENT_TOKENS) -> dict[str, str]:
+    recorded = ctx.state.get(step, store)
     return dict(recorded) if isinstance(recorded, dict) else {}
 
 

@@ -1,12 +1,19 @@
-"""The NAT gateway in the first public subnet: the private subnets' way out (image pulls, logs)."""
+"""The NAT gateway in the first public subnet: the private subnets' way out (image pulls, logs).
+
+With `network.nat = "per_zone"` each further zone's public subnet has one too (`zone` > 0:
+state keys `nat_gateway_<i>`, logical names `nat-gateway-<i>`), so a zone's outage cuts only
+its own tasks off; zone 0 keeps the keys and names of the single NAT gateway, so going from
+"single" to "per_zone" adds only the other zones'. `"none"` wants none of them.
+"""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from gatewayproxy.context import Context
+from gatewayproxy.context import RESOURCE_TAG, Context, tag_value
 from gatewayproxy.resources import ec2
 from gatewayproxy.resources.base import FieldChange, Found, Health, Resource, WaitFor
 from gatewayproxy.resources.common import ec2_tag_filters, ignore_missing
@@ -15,6 +22,8 @@ TAG = "nat-gateway"
 LIVE = ["pending", "available"]
 TIMEOUT = 15 * 60
 TOKEN = "client_token"
+# Client tokens of the other zones' NAT gateways (and of the VPC endpoints), by state key.
+TOKENS = "client_tokens"
 
 
 def vpc_id(ctx: Context) -> str | None:
@@ -26,19 +35,44 @@ def vpc_id(ctx: Context) -> str | None:
     return str(vpc["VpcId"]) if vpc else None
 
 
-def find(ctx: Context) -> dict[str, Any] | None:
-    """Our NAT gateway that is pending or available (failed and deleted ones do not count).
+def find(ctx: Context, tag: str = TAG) -> dict[str, Any] | None:
+    """Our NAT gateway of this logical name that is pending or available (failed and deleted
+    ones do not count)."""
+    found = [n for n in live(ctx) if tag_value(n.get("Tags"), RESOURCE_TAG) == tag]
+    return dict(found[0]) if found else None
+
+
+def live(ctx: Context) -> list[dict[str, Any]]:
+    """The stack's pending or available NAT gateways, described once per command for every
+    zone's (one DescribeNatGateways however many zones have one).
 
     Tagged ours and in our VPC: the VPC filter alone already keeps another stack's NAT gateway
     out, even where tag filters are not applied (moto ignores them on DescribeNatGateways).
     """
-    vpc = vpc_id(ctx)
-    if vpc is None:
-        return None  # no VPC of ours, so no NAT gateway of ours
-    filters = [*ec2_tag_filters(ctx, TAG), {"Name": "state", "Values": LIVE},
-               {"Name": "vpc-id", "Values": [vpc]}]
-    found = ctx.aws.call("ec2", "describe_nat_gateways", Filter=filters)["NatGateways"]
-    return dict(found[0]) if found else None
+    with read_once(ctx, READ):  # zones' NAT gateways looked up at once share one read
+        with ctx.reads_lock:
+            known = ctx.reads.get(READ)
+        if known is not None:
+            return list(known)
+        vpc = vpc_id(ctx)
+        if vpc is None:
+            return []  # no VPC of ours, so no NAT gateway of ours
+        filters = [*ec2_tag_filters(ctx), {"Name": "state", "Values": LIVE},
+                   {"Name": "vpc-id", "Values": [vpc]}]
+        found = list(ctx.aws.call("ec2", "describe_nat_gateways", Filter=filters)["NatGateways"])
+        with ctx.reads_lock:
+            return list(ctx.reads.setdefault(READ, found))
+
+
+def read_once(ctx: Context, key: str) -> threading.Lock:
+    """The command's lock for one family read: a second reader waits for the first's answer
+    instead of asking AWS again."""
+    with ctx.reads_lock:
+        lock = ctx.reads.setdefault(f"{key}:lock", threading.Lock())
+    return lock
+
+
+READ = "ec2.describe_nat_gateways"
 
 
 def describe(ctx: Context, found: Found) -> Found | None:
@@ -66,6 +100,7 @@ class NatGateway(Resource):
     public NAT gateway disassociates its Elastic IP address, but does not release the address"
     (DeleteNatGateway, EC2 API reference), so the new one takes it once the old is deleted."""
 
+    zone: int = 0
     kind: ClassVar[str] = "NAT gateway"
     FORCE_NEW: ClassVar[frozenset[str]] = frozenset({"state"})
     ready: ClassVar[WaitFor | None] = WaitFor(
@@ -74,19 +109,29 @@ class NatGateway(Resource):
     gone: ClassVar[WaitFor | None] = WaitFor(
         read=describe, status=_state, done=frozenset({"deleted"}), timeout=TIMEOUT)
 
+    @property
+    def tag(self) -> str:
+        return TAG if self.zone == 0 else f"{TAG}-{self.zone}"
+
     def name(self, ctx: Context) -> str:
-        return f"{ctx.stack}-nat"
+        return f"{ctx.stack}-nat" + (f"-{self.zone}" if self.zone else "")
+
+    def wanted(self, ctx: Context) -> bool:
+        return ctx.config.nat == "per_zone" if self.zone else ctx.config.nat != "none"
 
     def identity(self, found: Found) -> Any:
         return found["NatGatewayId"]
 
     def record(self, ctx: Context, found: Found) -> None:
         super().record(ctx, found)
-        ctx.state.forget(self.step, TOKEN)
+        if self.zone == 0:
+            ctx.state.forget(self.step, TOKEN)
+        else:
+            ec2._settle_token(ctx, self.step, self.key, TOKENS)
 
     def find(self, ctx: Context) -> Found | None:
         """A live one of ours, else the recorded one if it failed (deleted ones are gone)."""
-        live = find(ctx)
+        live = find(ctx, self.tag)
         recorded = self.recorded(ctx)
         if live is not None or not recorded:
             return live
@@ -105,25 +150,40 @@ class NatGateway(Resource):
     def create(self, ctx: Context) -> Found:
         # A token kept in the state makes a retried create return the same NAT gateway; a new
         # one is drawn after a NAT gateway failed, or AWS would hand back the failed one.
-        token = ctx.state.get(self.step, TOKEN) or uuid.uuid4().hex
-        ctx.state.record(self.step, TOKEN, token)
         nat = ctx.aws.call(
-            "ec2", "create_nat_gateway", SubnetId=ctx.state.get("cluster", "public_subnet_0"),
-            AllocationId=ctx.state.get(self.step, "elastic_ip"), ConnectivityType="public",
-            ClientToken=token, TagSpecifications=ctx.tag_specs("natgateway", self.step, TAG),
+            "ec2", "create_nat_gateway",
+            SubnetId=ctx.state.get("cluster", f"public_subnet_{self.zone}"),
+            AllocationId=ctx.state.get(self.step, self.address_key), ConnectivityType="public",
+            ClientToken=self._token(ctx),
+            TagSpecifications=ctx.tag_specs("natgateway", self.step, self.tag),
             retry=ec2.JUST_CREATED,
         )["NatGateway"]
         self.record(ctx, nat)
         return dict(nat)
+
+    @property
+    def address_key(self) -> str:
+        """The state key of its Elastic IP."""
+        return "elastic_ip" if self.zone == 0 else f"elastic_ip_{self.zone}"
+
+    def _token(self, ctx: Context) -> str:
+        if self.zone:
+            return ec2._pending_token(ctx, self.step, self.key, TOKENS)
+        token = str(ctx.state.get(self.step, TOKEN) or uuid.uuid4().hex)
+        ctx.state.record(self.step, TOKEN, token)
+        return token
 
     def delete(self, ctx: Context, found: Found) -> None:
         ignore_missing(("NatGatewayNotFound",), ctx.aws.call, "ec2", "delete_nat_gateway",
                        NatGatewayId=found["NatGatewayId"])
 
     def on_ready(self, ctx: Context, found: Found) -> None:
-        ctx.outputs.publish(f"{self.step}.ready", found["NatGatewayId"])
+        if self.zone == 0:
+            ctx.outputs.publish(f"{self.step}.ready", found["NatGatewayId"])
 
     def health(self, ctx: Context, found: Found) -> Health:
         state = _state(found)
         return Health(state == "available", f"NAT gateway {found['NatGatewayId']} {state}",
-                      {"state": state})
+                      {"state": state, "nat_gateways": [{"name": self.name(ctx), "zone": self.zone,
+                                                         "id": found["NatGatewayId"],
+                                                         "state": state}]})

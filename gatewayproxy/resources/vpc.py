@@ -43,8 +43,10 @@ class Vpc(Resource):
 
     def diff(self, ctx: Context, found: Found) -> list[FieldChange]:
         """The DNS attributes, read only until the step is done once: a no-op `up` asks nothing
-        (as before the port)."""
-        if ctx.state.is_done(self.step):
+        (as before the port). With network.nat = "none" on every `up`: the endpoints' private
+        DNS needs both ("To use a private hosted zone, you must set the following VPC attributes
+        to true: enableDnsHostnames and enableDnsSupport", CreateVpcEndpoint)."""
+        if ctx.state.is_done(self.step) and ctx.config.nat != "none":
             return []
         return dns_changes(ctx, found["VpcId"])
 

@@ -13,7 +13,7 @@ from gatewayproxy.errors import AwsError
 from gatewayproxy.resources import ecs_service, listener, security_group, target_group
 from gatewayproxy.resources.base import Health, Resource, after, exists
 from gatewayproxy.resources.ecs_service import describe, service_name
-from gatewayproxy.steps import autoscaling
+from gatewayproxy.steps import autoscaling, nat_gateway
 from gatewayproxy.steps.base import StepStatus, drift_or_error
 
 NAME = "service"
@@ -37,10 +37,11 @@ def resources(ctx: Context) -> list[Resource]:
             # The NLB only has to exist: what AWS checks at CreateService is that the target
             # group has a listener (aws-facts: "does not have an associated load balancer").
             "task_definition", "cluster", "private_subnet", exists("load_balancer.load_balancer_arn"),
-            # Tasks in private subnets pull their image through the NAT gateway: start them
-            # once it routes. They never read it, though: `down` deletes it without waiting for
-            # the tasks to drain (a draining task loses only its way out; AWS refuses nothing).
-            after("nat_gateway"),
+            # Tasks in private subnets pull their image through the NAT gateway (or the VPC
+            # endpoints, with network.nat = "none"): start them once it routes. They never read
+            # it, though: `down` deletes it without waiting for the tasks to drain (a draining
+            # task loses only its way out; AWS refuses nothing).
+            *(after(way_out) for way_out in nat_gateway.exits(ctx)),
             f"{NAME}.security_group", f"{NAME}.ingress_rule", f"{NAME}.target_group_arn",
             f"{NAME}.listener_arn")),
         *autoscaling.resources(ctx, SERVICE),
