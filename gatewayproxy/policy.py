@@ -251,6 +251,16 @@ EC2_VPC_LINK = Scope(
     "the endpoint service API Gateway makes for a VPC link has no name or tag to scope by "
     "(API Gateway: Grant permissions to create a VPC link): any resource",
     _star)
+# CreateVpcEndpoint also authorizes the endpoint service it connects to, which is AWS's (its
+# account, not ours: no tag of ours), named by ec2:VpceServiceName (Service Authorization
+# Reference, Amazon EC2: CreateVpcEndpoint, resource type vpc-endpoint-service).
+EC2_AWS_ENDPOINT_SERVICES = Scope(
+    "Ec2ConnectOnlyToTheAwsServicesNetworkNatNoneNeeds",
+    "network.nat = none: the AWS services' endpoint services (AWS's account), by name",
+    lambda n: [f"arn:{arns.PARTITION}:ec2:{n.region}:*:vpc-endpoint-service/*"],
+    lambda n, actions: {"StringLike": {"ec2:VpceServiceName": [
+        f"com.amazonaws.{n.region}.{service}" for service in (
+            "ecr.api", "ecr.dkr", "logs", "s3", "secretsmanager", "ssm")]}})
 ELB_READ = Scope("ElbDescribeAnyResourceBecauseElbDescribeActionsHaveNoResourceLevelPermissions",
                  "Elastic Load Balancing Describe* actions support no resource-level "
                  "permissions: any resource", _star)
@@ -429,6 +439,8 @@ OPERATIONS: tuple[Op, ...] = (
     Op("ec2.describe_network_interfaces", (EC2_READ,)),
     Op("ec2.describe_availability_zones", (EC2_READ,)),
     Op("ec2.describe_vpc_attribute", (EC2_READ,)),
+    Op("ec2.describe_vpc_endpoints", (EC2_READ,)),
+    Op("ec2.describe_vpc_endpoint_services", (EC2_READ,), "network.nat = none: offered where"),
     # EC2 creates: the new resource carries the stack's tag, its parents already do
     Op("ec2.create_vpc", (EC2_CREATE, EC2_TAG_ON_CREATE)),
     Op("ec2.create_subnet", (EC2_CREATE, EC2_TAG_ON_CREATE, EC2_OURS), "parent: the VPC"),
@@ -436,6 +448,9 @@ OPERATIONS: tuple[Op, ...] = (
     Op("ec2.create_route_table", (EC2_CREATE, EC2_TAG_ON_CREATE, EC2_OURS), "parent: the VPC"),
     Op("ec2.create_security_group", (EC2_CREATE, EC2_TAG_ON_CREATE, EC2_OURS), "parent: the VPC"),
     Op("ec2.allocate_address", (EC2_CREATE, EC2_TAG_ON_CREATE)),
+    Op("ec2.create_vpc_endpoint", (EC2_CREATE, EC2_TAG_ON_CREATE, EC2_OURS,
+                                   EC2_AWS_ENDPOINT_SERVICES),
+       "parents: the VPC, subnets, route tables, the endpoints' group; AWS's service"),
     Op("ec2.create_nat_gateway", (EC2_CREATE, EC2_TAG_ON_CREATE, EC2_OURS),
        "parents: the subnet and the Elastic IP"),
     # EC2 changes and deletes of our tagged resources
@@ -449,11 +464,13 @@ OPERATIONS: tuple[Op, ...] = (
     Op("ec2.modify_vpc_attribute", (EC2_OURS,)),
     Op("ec2.authorize_security_group_ingress", (EC2_OURS,)),
     Op("ec2.revoke_security_group_ingress", (EC2_OURS,)),
+    Op("ec2.revoke_security_group_egress", (EC2_OURS,), "the endpoints' group: no egress"),
     Op("ec2.delete_route_table", (EC2_OURS,)),
     Op("ec2.delete_subnet", (EC2_OURS,)),
     Op("ec2.delete_internet_gateway", (EC2_OURS,)),
     Op("ec2.delete_security_group", (EC2_OURS,)),
     Op("ec2.delete_nat_gateway", (EC2_OURS,)),
+    Op("ec2.delete_vpc_endpoints", (EC2_OURS,)),
     Op("ec2.release_address", (EC2_OURS,)),
     Op("ec2.delete_vpc", (EC2_OURS,)),
     # Elastic Load Balancing

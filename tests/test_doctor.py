@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 from access_fixtures import run
-from conftest import REGION, Call
+from conftest import REGION, Call, write_config
 from moto.apigateway import models as apigateway_models
 from moto.apigateway.responses import APIGatewayResponse
 from moto.core import responses as moto_responses
@@ -92,8 +92,12 @@ def test_a_healthy_stack_passes_every_hop(deployed: Path, sandbox: None,
 
 
 # -- each broken hop is named, with AWS's reason --------------------------------------------
-def test_each_broken_hop_is_named(deployed: Path, sandbox: None,
+def test_each_broken_hop_is_named(moto_account: None, tmp_path: Path, sandbox: None,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # A v1 link (a v2 link's failure: test_a_failed_v2_link_is_named_with_its_message).
+    deployed = write_config(tmp_path / "gatewayproxy.toml",
+                            **{'stage = "live"': 'stage = "live"\nvpc_link = "v1"'})
+    assert run("up", config=deployed).exit_code == 0
     link = next(iter(apigateway().vpc_links.values()))
     link.status = "FAILED"
     monkeypatch.setattr(apigateway_models.VpcLink, "to_json", lambda self: {
