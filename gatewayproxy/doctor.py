@@ -21,7 +21,15 @@ from typing import Any
 from gatewayproxy.config import Route
 from gatewayproxy.context import Context
 from gatewayproxy.errors import AwsError, GatewayProxyError
-from gatewayproxy.resources import api_route, ecs_service, listener, nlb, target_group, vpc_link
+from gatewayproxy.resources import (
+    api_route,
+    deployment_watch,
+    ecs_service,
+    listener,
+    nlb,
+    target_group,
+    vpc_link,
+)
 from gatewayproxy.resources import rest_api as api
 from gatewayproxy.resources.base import Found
 from gatewayproxy.resources.task_definition import log_group
@@ -267,15 +275,14 @@ def _task_words(task: Found) -> dict[str, Any]:
                             "reason": c.get("reason")} for c in task.get("containers", [])]}
 
 
-def _why(task: dict[str, Any]) -> str:
-    """`<task>: <stoppedReason> (<stopCode>); app exit 1: <reason>`."""
-    words = f"{task['task'][:8]}: {task['stopped_reason'] or 'stopped'}" + (
-        f" ({task['stop_code']})" if task["stop_code"] else "")
-    for container in task["containers"]:
-        if container["exit_code"] is not None or container["reason"]:
-            words += f"; {container['name']}" + (
-                f" exit {container['exit_code']}" if container["exit_code"] is not None else "") + (
-                f": {container['reason']}" if container["reason"] else "")
+def _why(task: Found) -> str:
+    """`<task>: <why> (<stopCode>)[; app exit N]`, the reason read as `up`'s deployment watch
+    reads it (resources/deployment_watch.stopped_task: a container's reason only when it adds)."""
+    stopped = deployment_watch.stopped_task(task)
+    words = f"{stopped.task_id[:8]}: {stopped.why}" + (
+        f" ({stopped.stop_code})" if stopped.stop_code else "")
+    if stopped.exit_code is not None:
+        words += f"; {stopped.container} exit {stopped.exit_code}"
     return words
 
 
@@ -300,9 +307,10 @@ def _stopped_tasks(ctx: Context, service: Found) -> tuple[Hop, list[Found]]:
         return _refused("tasks", exc), []
     current = ecs_service.primary(service).get("id")
     stopped = sorted(tasks, key=lambda t: str(t.get("stoppedAt") or ""), reverse=True)
-    failed = [_task_words(t) for t in stopped if t.get("startedBy") == current]
-    history = [_task_words(t) for t in stopped if t.get("startedBy") != current]
-    data = {"failed": failed, "history": history}
+    failed = [t for t in stopped if t.get("startedBy") == current]
+    history = [t for t in stopped if t.get("startedBy") != current]
+    data = {"failed": [_task_words(t) for t in failed],
+            "history": [_task_words(t) for t in history]}
     if failed:
         detail = (f"{len(failed)} task(s) of the current deployment stopped: "
                   + " | ".join(_why(t) for t in failed[:STOPPED_SHOWN]))

@@ -168,9 +168,10 @@ def test_a_stopped_task_of_the_current_deployment_fails_the_hop(tmp_path: Path) 
                                                 task(2, "ecs-svc/new", "Task failed to start")]))
     hop, tasks = doctor._stopped_tasks(ctx, SERVICE)
     assert not hop.ok
+    # Read as up's deployment watch reads it: the container's reason adds to the task's.
     assert hop.detail == ("1 task(s) of the current deployment stopped: task0002: Task failed to "
-                          "start (TaskFailedToStart); app: CannotPullContainerError: pull access "
-                          "denied")
+                          "start: CannotPullContainerError: pull access denied "
+                          "(TaskFailedToStart)")
     assert [t["task"] for t in hop.data["failed"]] == ["task0002abcdef"]
     assert [t["task"] for t in hop.data["history"]] == ["task0001abcdef"]
     sent = [p for op, p in aws.sent if op == "list_tasks"]
@@ -189,8 +190,9 @@ def test_stopped_tasks_of_a_replaced_deployment_are_history(tmp_path: Path) -> N
     hop, _ = doctor._stopped_tasks(ctx, SERVICE)
     assert hop.ok
     assert hop.detail == ("no task of the current deployment stopped (1 of earlier deployments: "
-                          "task0001: Essential container in task exited (TaskFailedToStart); app "
-                          "exit 1: CannotPullContainerError: pull access denied)")
+                          "task0001: Essential container in task exited: "
+                          "CannotPullContainerError: pull access denied (TaskFailedToStart); app "
+                          "exit 1)")
 
 
 def test_a_failed_rollout_fails_the_service_hop(tmp_path: Path) -> None:
