@@ -41,6 +41,22 @@ SECURITY_GROUP = Kind("describe_security_groups", "SecurityGroups", "GroupId", "
 ADDRESS = Kind("describe_addresses", "Addresses", "AllocationId", "elastic-ip")
 
 
+def read_once(ctx: Context, key: str, read: Callable[[], list[dict[str, Any]]]
+              ) -> list[dict[str, Any]]:
+    """`read()`'s answer, asked once per command: a second reader (another zone's resource
+    looking at the same moment) waits for the first's answer instead of asking AWS again."""
+    with ctx.reads_lock:
+        lock = ctx.reads.setdefault(f"{key}:lock", threading.Lock())
+    with lock:
+        with ctx.reads_lock:
+            known = ctx.reads.get(key)
+        if known is not None:
+            return list(known)
+        found = read()
+        with ctx.reads_lock:
+            return list(ctx.reads.setdefault(key, found))
+
+
 def find(ctx: Context, kind: Kind, resource: str) -> dict[str, Any] | None:
     """Our resource of this kind and logical name, found by the stack's tag (never by name)."""
     items = ctx.aws.call("ec2", kind.describe, Filters=ec2_tag_filters(ctx, resource))[kind.items]

@@ -8,7 +8,6 @@ its own tasks off; zone 0 keeps the keys and names of the single NAT gateway, so
 
 from __future__ import annotations
 
-import threading
 import uuid
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -49,27 +48,15 @@ def live(ctx: Context) -> list[dict[str, Any]]:
     Tagged ours and in our VPC: the VPC filter alone already keeps another stack's NAT gateway
     out, even where tag filters are not applied (moto ignores them on DescribeNatGateways).
     """
-    with read_once(ctx, READ):  # zones' NAT gateways looked up at once share one read
-        with ctx.reads_lock:
-            known = ctx.reads.get(READ)
-        if known is not None:
-            return list(known)
+    def read() -> list[dict[str, Any]]:
         vpc = vpc_id(ctx)
         if vpc is None:
             return []  # no VPC of ours, so no NAT gateway of ours
         filters = [*ec2_tag_filters(ctx), {"Name": "state", "Values": LIVE},
                    {"Name": "vpc-id", "Values": [vpc]}]
-        found = list(ctx.aws.call("ec2", "describe_nat_gateways", Filter=filters)["NatGateways"])
-        with ctx.reads_lock:
-            return list(ctx.reads.setdefault(READ, found))
+        return list(ctx.aws.call("ec2", "describe_nat_gateways", Filter=filters)["NatGateways"])
 
-
-def read_once(ctx: Context, key: str) -> threading.Lock:
-    """The command's lock for one family read: a second reader waits for the first's answer
-    instead of asking AWS again."""
-    with ctx.reads_lock:
-        lock = ctx.reads.setdefault(f"{key}:lock", threading.Lock())
-    return lock
+    return ec2.read_once(ctx, READ, read)  # zones' NAT gateways looked up at once share it
 
 
 READ = "ec2.describe_nat_gateways"

@@ -3,6 +3,7 @@ subnets only (the NLB's nodes, and so its health checks and traffic, live there)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -104,18 +105,7 @@ class IngressRule(Resource):
 
     def update(self, ctx: Context, found: Found, changes: list[FieldChange]) -> Found:
         want = wanted_rule(ctx)
-        current = found["IpPermissions"]
-        stale = [p for p in current if not same_rule(p, want)]
-        if stale:
-            ctx.aws.call("ec2", "revoke_security_group_ingress", GroupId=found["GroupId"],
-                         IpPermissions=stale)
-        if not any(same_rule(p, want) for p in current):
-            try:
-                ctx.aws.call("ec2", "authorize_security_group_ingress", GroupId=found["GroupId"],
-                             IpPermissions=[want], retry=ec2.JUST_CREATED)
-            except AwsError as exc:
-                if exc.code != "InvalidPermission.Duplicate":
-                    raise
+        converge_ingress(ctx, found["GroupId"], found["IpPermissions"], want, same_rule)
         updated = {"GroupId": found["GroupId"], "IpPermissions": [want]}
         self.record(ctx, updated)
         return updated
@@ -127,3 +117,21 @@ class IngressRule(Resource):
 def ctx_port(found: Found) -> Any:
     permissions = found.get("IpPermissions") or [{}]
     return permissions[0].get("FromPort")
+
+
+def converge_ingress(ctx: Context, group_id: str, current: list[dict[str, Any]],
+                     want: dict[str, Any], same: Callable[[dict[str, Any], dict[str, Any]], bool]
+                     ) -> None:
+    """Make `want` the group's only ingress rule: revoke the others, authorize it unless it is
+    there (a rule already there answers InvalidPermission.Duplicate: done)."""
+    stale = [p for p in current if not same(p, want)]
+    if stale:
+        ctx.aws.call("ec2", "revoke_security_group_ingress", GroupId=group_id,
+                     IpPermissions=stale)
+    if not any(same(p, want) for p in current):
+        try:
+            ctx.aws.call("ec2", "authorize_security_group_ingress", GroupId=group_id,
+                         IpPermissions=[want], retry=ec2.JUST_CREATED)
+        except AwsError as exc:
+            if exc.code != "InvalidPermission.Duplicate":
+                raise

@@ -23,10 +23,10 @@ from typing import Any, ClassVar
 from gatewayproxy.config import Config, subnet_cidrs
 from gatewayproxy.context import RESOURCE_TAG, Context, tag_value
 from gatewayproxy.errors import AwsError, GatewayProxyError
-from gatewayproxy.resources import ec2
+from gatewayproxy.resources import ec2, security_group
 from gatewayproxy.resources.base import UNKNOWN, FieldChange, Found, Health, Resource, WaitFor
 from gatewayproxy.resources.common import ec2_tag_filters, ignore_missing
-from gatewayproxy.resources.nat_gateway import TOKENS, read_once, vpc_id
+from gatewayproxy.resources.nat_gateway import TOKENS, vpc_id
 
 # "Interface endpoints are typically available within a few minutes"; Terraform's default
 # create timeout for aws_vpc_endpoint is 10 minutes.
@@ -69,20 +69,16 @@ def service_name(ctx: Context, service: str) -> str:
 
 def ours(ctx: Context) -> list[dict[str, Any]]:
     """The stack's endpoints in its VPC (deleted ones left out), described once per command."""
-    with read_once(ctx, READ):
-        with ctx.reads_lock:
-            known = ctx.reads.get(READ)
-        if known is not None:
-            return list(known)
+    def read() -> list[dict[str, Any]]:
         vpc = vpc_id(ctx)
         if vpc is None:
             return []
-        found = [dict(e) for e in ctx.aws.call(
+        return [dict(e) for e in ctx.aws.call(
             "ec2", "describe_vpc_endpoints",
             Filters=[*ec2_tag_filters(ctx), {"Name": "vpc-id", "Values": [vpc]}])["VpcEndpoints"]
             if _state(e) != "deleted"]
-        with ctx.reads_lock:
-            return list(ctx.reads.setdefault(READ, found))
+
+    return ec2.read_once(ctx, READ, read)
 
 
 def describe(ctx: Context, found: Found) -> Found | None:
@@ -363,18 +359,8 @@ class EndpointSecurityGroup(Resource):
 
     def update(self, ctx: Context, found: Found, changes: list[FieldChange]) -> Found:
         want = wanted_ingress(ctx)
-        ingress = found.get("IpPermissions") or []
-        stale = [p for p in ingress if not _same(p, want)]
-        if stale:
-            ctx.aws.call("ec2", "revoke_security_group_ingress", GroupId=found["GroupId"],
-                         IpPermissions=stale)
-        if not any(_same(p, want) for p in ingress):
-            try:
-                ctx.aws.call("ec2", "authorize_security_group_ingress", GroupId=found["GroupId"],
-                             IpPermissions=[want], retry=ec2.JUST_CREATED)
-            except AwsError as exc:
-                if exc.code != "InvalidPermission.Duplicate":
-                    raise
+        security_group.converge_ingress(ctx, found["GroupId"], found.get("IpPermissions") or [],
+                                        want, _same)
         if found.get("IpPermissionsEgress"):
             ignore_missing(("InvalidPermission.NotFound",), ctx.aws.call, "ec2",
                            "revoke_security_group_egress", GroupId=found["GroupId"],
