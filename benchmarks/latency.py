@@ -7,7 +7,8 @@ service's tasks pending, its targets `initial`, a VPC link `PENDING`, until thei
 deleted ones stay `deleting`/`DRAINING`/`DELETING` for a while. Everything else stays instant.
 
 `LATENCIES` and `AFTER` are the one source of truth: the emulator waits exactly these times in
-exactly this dependency order, and `critical_path` and `sequential` compute from the same two.
+exactly this dependency order, and `critical_path` and `sequential` compute from the same two
+(`THEN` adds the calls AWS requires after a deletion's wait, timed in the run).
 """
 
 from __future__ import annotations
@@ -109,8 +110,9 @@ AFTER: dict[str, dict[str, tuple[str, ...]]] = {
 # held goes only once it is gone: a v2 link's network interfaces leave the private subnets and
 # its security group; the NLB's leave the private subnets; the NAT gateway's leaves the public
 # subnet and frees its Elastic IP, and the internet gateway detaches only once no public address
-# is mapped in the VPC ("DependencyViolation ... mapped public address(es)"); the VPC goes once
-# its subnets, groups and gateway have. A chain of `down` ends with them: the critical path adds
+# is mapped in the VPC ("DependencyViolation ... mapped public address(es)": hashicorp/terraform
+# #1303, carina-rs/carina #1088); the VPC goes once its subnets, groups and gateway have
+# (aws-facts "Teardown order" 6-9). A chain of `down` ends with them: the critical path adds
 # their measured time, as it adds the calls before a chain's first wait (`critical_path`).
 THEN: dict[str, tuple[tuple[str, ...], ...]] = {
     "vpc_link_v2.deleted": (("ec2.delete_security_group", "ec2.delete_subnet"),

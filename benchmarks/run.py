@@ -6,7 +6,9 @@ misses it (so CI could run it; it is not a test):
 - the first `up` of a stack with a v2 VPC link (the default) and of one with a v1 link, each
   against the critical path its waits imply (goal <= 1.05);
 - the v2 stack's `up` against the best `up` a v1 link allows, the NLB then the link (<= 0.80);
-- `down` of each against its critical path (<= 1.05);
+- `down` of each against its critical path (<= 1.05): every chain of deletions from when its
+  first resource went, through its waits, to the calls AWS requires once its last is over (the
+  subnets, groups, Elastic IP and internet gateway it held, then the VPC: latency.THEN);
 - an image change's `up` against the rolling update's own path: new tasks running and healthy,
   the old targets drained for the 30 s deregistration delay (<= 1.10);
 - the no-op `up`'s AWS calls per operation (one describe per kind, but the named exceptions of
