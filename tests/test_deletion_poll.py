@@ -101,3 +101,19 @@ def test_without_polling_a_deletion_does_not_poll_either(clock: FakeClock) -> No
 
     aws.wait("thing deletion", check, timeout=60, longest=aws.deletion_poll)
     assert clock.slept == [0.0, 0.0]
+
+
+@pytest.mark.unit
+def test_a_delete_retried_while_in_use_polls_like_a_deletion(clock: FakeClock) -> None:
+    from gatewayproxy.errors import AwsError
+    from gatewayproxy.resources import ec2
+
+    aws = Aws(Target(region="eu-west-1"), clock=clock, max_poll=5.0)
+    refusals = iter(range(POLLS))
+
+    def delete_subnet(**params: Any) -> None:
+        if next(refusals, None) is not None:
+            raise AwsError("DeleteSubnet", "DependencyViolation", "has dependencies")
+
+    ec2.patiently(types.SimpleNamespace(aws=aws), delete_subnet, SubnetId="subnet-1")
+    assert clock.slept[:3] == [1.0, 1.5, 2.0] and max(clock.slept) == 2.0
