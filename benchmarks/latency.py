@@ -7,7 +7,8 @@ service's tasks pending, its targets `initial`, a VPC link `PENDING`, until thei
 deleted ones stay `deleting`/`DRAINING`/`DELETING` for a while. Everything else stays instant.
 
 `LATENCIES` and `AFTER` are the one source of truth: the emulator waits exactly these times in
-exactly this dependency order, and `critical_path` and `sequential` compute from the same two.
+exactly this dependency order, and `critical_path` and `sequential` compute from the same two
+(`THEN` adds the calls AWS requires after a deletion's wait, timed in the run).
 """
 
 from __future__ import annotations
@@ -104,16 +105,44 @@ AFTER: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
-def critical_path(command: str, scale: float) -> tuple[float, list[str]]:
-    """The longest chain of dependent waits of `command` (seconds at `scale`) and the chain."""
+# The calls AWS requires after a deletion's wait before `down` can end, stage by stage: the calls
+# of a stage may run side by side, each stage needs the one before. What the deleted resource
+# held goes only once it is gone: a v2 link's network interfaces leave the private subnets and
+# its security group; the NLB's leave the private subnets; the NAT gateway's leaves the public
+# subnet and frees its Elastic IP, and the internet gateway detaches only once no public address
+# is mapped in the VPC ("DependencyViolation ... mapped public address(es)": hashicorp/terraform
+# #1303, carina-rs/carina #1088); the VPC goes once its subnets, groups and gateway have
+# (aws-facts "Teardown order" 6-9). A chain of `down` ends with them: the critical path adds
+# their measured time, as it adds the calls before a chain's first wait (`critical_path`).
+THEN: dict[str, tuple[tuple[str, ...], ...]] = {
+    "vpc_link_v2.deleted": (("ec2.delete_security_group", "ec2.delete_subnet"),
+                            ("ec2.delete_vpc",)),
+    "load_balancer.deleted": (("ec2.delete_subnet",), ("ec2.delete_vpc",)),
+    "nat_gateway.deleted": (("ec2.release_address", "ec2.delete_subnet"),
+                            ("ec2.detach_internet_gateway",), ("ec2.delete_vpc",)),
+}
+TIMED = frozenset(op for stages in THEN.values() for stage in stages for op in stage)
+
+
+def critical_path(command: str, scale: float, heads: dict[str, float] | None = None,
+                  tails: dict[str, float] | None = None) -> tuple[float, list[str]]:
+    """The longest chain of dependent waits of `command` (seconds at `scale`) and the chain.
+
+    `heads`: per wait with no dependency, when its resource could start (the calls before it,
+    measured); `tails`: per wait, the calls AWS requires after it (`THEN`, measured). Each wait
+    ends its own time after the last of its dependencies (or after its head); the path is the
+    latest end, its tail included. Without them: the waits alone."""
     graph = AFTER[command]
+    heads, tails = heads or {}, tails or {}
 
     @functools.cache
     def finish(wait: str) -> tuple[float, tuple[str, ...]]:
-        start, chain = max((finish(dep) for dep in graph[wait]), default=(0.0, ()))
+        start, chain = max((finish(dep) for dep in graph[wait]),
+                           default=(heads.get(wait, 0.0), ()))
         return start + LATENCIES[wait] * scale, (*chain, wait)
 
-    seconds, chain = max(finish(wait) for wait in graph)
+    seconds, chain = max((finish(wait)[0] + tails.get(wait, 0.0), finish(wait)[1])
+                         for wait in graph)
     return seconds, list(chain)
 
 
@@ -137,6 +166,16 @@ class Observation:
     start: float
     ready: float
     seen: float
+
+
+@dataclass
+class Call:
+    """One call of a tail (`THEN`): which, where, when it started and ended."""
+
+    operation: str
+    region: str
+    start: float
+    end: float
 
 
 @dataclass
@@ -169,6 +208,7 @@ class Latency:
         self._links_v2: dict[str, _Resource] = {}
         self.call_delay = 0.0  # seconds every AWS call takes on top (AWS-like latency)
         self._seen: dict[tuple[str, str], Observation] = {}
+        self._timed: list[Call] = []  # the calls of TIMED, for the critical path's tails
         self._original_client: Callable[[Aws, str], Any] = Aws.client
         self._hooks: dict[tuple[str, str], Callable[..., Any]] = {
             ("ec2", "create_nat_gateway"): self._create_nat_gateway,
@@ -217,6 +257,27 @@ class Latency:
 
     def hook(self, service: str, operation: str) -> Callable[..., Any] | None:
         return self._hooks.get((service, operation))
+
+    def timed(self, aws: Aws, service: str, operation: str,
+              call: Callable[..., Any]) -> Callable[..., Any]:
+        """`call`, its start and end kept when it is one of the tails' calls (`TIMED`)."""
+        if f"{service}.{operation}" not in TIMED:
+            return call
+
+        def timing(*args: Any, **kwargs: Any) -> Any:
+            started = self.now()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                with self._lock:
+                    self._timed.append(Call(f"{service}.{operation}", aws.region, started,
+                                            self.now()))
+
+        return timing
+
+    def calls(self) -> list[Call]:
+        with self._lock:
+            return list(self._timed)
 
     # -- bookkeeping --------------------------------------------------------------------------
     def _observe(self, wait: str, resource: _Resource, start: float, ready: float,
@@ -639,6 +700,8 @@ class _Client:
         attribute = getattr(self._real, name)
         hook = self._layer.hook(self._service, name)
         answer = attribute if hook is None else functools.partial(hook, self._aws, attribute)
+        if callable(answer) and not name.startswith("_"):
+            answer = self._layer.timed(self._aws, self._service, name, answer)
         delay = self._layer.call_delay
         if not delay or not callable(answer) or name.startswith("_") or name in (
                 "meta", "exceptions", "can_paginate", "get_paginator", "get_waiter"):

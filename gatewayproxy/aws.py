@@ -42,6 +42,12 @@ log = logging.getLogger("gatewayproxy.aws")
 # EC2/ELB/ECS describe throttles (benchmarks/run.py measures the chain).
 DEFAULT_POLL_SECONDS = 5.0
 FIRST_POLL_SECONDS = 1.0
+# The longest poll of a deletion's wait (`gone`), as a share of the longest poll: 2 s of 5 s.
+# Deletions are short (20 s to a minute, against minutes for a creation) and in `down` each one's
+# end lets the next start (the VPC link, then the NLB, then the subnets, then the VPC): at 5 s a
+# deletion is seen on average 2.5 s late, up to a tenth of a 20 s wait, once per link of the
+# chain; at 2 s, 1 s, for some 15 more describes a minute (benchmarks/run.py measures `down`).
+DELETION_POLL_SHARE = 0.4
 
 # API Gateway control-plane limits that botocore's retries cannot absorb (calls per second).
 MIN_INTERVAL: dict[tuple[str, str], float] = {
@@ -285,17 +291,24 @@ class Aws:
         if wait > 0:
             self.clock.sleep(wait)
 
+    @property
+    def deletion_poll(self) -> float:
+        """The longest poll of a deletion's wait (DELETION_POLL_SHARE of the longest poll)."""
+        return self.max_poll * DELETION_POLL_SHARE
+
     def wait(self, what: str, check: Callable[[], tuple[bool, str]], timeout: float,
-             report: Callable[[str], None] | None = None) -> None:
-        """Poll `check` until it says done; back off from 1 s to the longest poll interval.
+             report: Callable[[str], None] | None = None, longest: float | None = None) -> None:
+        """Poll `check` until it says done; back off from 1 s to the longest poll interval
+        (`longest`, else the Aws's own).
 
         `check` returns (done, current state); it raises to fail the wait for good.
         `plan` and `import` only look: they never wait.
         """
         if self.read_only:
             return
+        longest = self.max_poll if longest is None else min(longest, self.max_poll)
         started = self.clock.now()
-        delay = min(FIRST_POLL_SECONDS, self.max_poll)
+        delay = min(FIRST_POLL_SECONDS, longest)
         while True:
             done, current = check()
             if done:
@@ -310,17 +323,18 @@ class Aws:
             self.clock.sleep(delay)
             if self.cancel.is_set():
                 raise Cancelled(f"stopped waiting for {what}")
-            delay = min(delay * 1.5, self.max_poll) if self.max_poll > 0 else 0.0
+            delay = min(delay * 1.5, longest) if longest > 0 else 0.0
 
 
     def wait_for(self, what: str, read: Callable[[], Any], status: Callable[[Any], str],
                  done: Collection[str], failed: Collection[str] = (), *, timeout: float,
                  report: Callable[[str], None] | None = None,
-                 reason: Callable[[Any], str] | None = None, first: Any = None) -> Any:
+                 reason: Callable[[Any], str] | None = None, first: Any = None,
+                 longest: float | None = None) -> Any:
         """Wait declaratively: `read` describes the resource (None once AWS no longer knows
         it), `status` names its state, `done` ends the wait, `failed` ends it with an error
-        carrying `reason`. `first`: an answer already in hand (no read for it). Returns the
-        last answer."""
+        carrying `reason`. `first`: an answer already in hand (no read for it). `longest`: the
+        longest poll, if shorter than the Aws's own. Returns the last answer."""
         answer: list[Any] = [first]
 
         def judge(current: Any) -> tuple[bool, str]:
@@ -333,7 +347,7 @@ class Aws:
 
         if first is not None and judge(first)[0]:
             return first
-        self.wait(what, lambda: judge(read()), timeout, report)
+        self.wait(what, lambda: judge(read()), timeout, report, longest)
         return answer[0]
 
 

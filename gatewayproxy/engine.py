@@ -351,19 +351,23 @@ class _Run:
         name = name or resource.name(ctx)
         ctx.report(resource.step, f"deleting {resource.kind} {name}")
         resource.delete(ctx, found)
-        self._wait(resource, resource.gone, found, label=f"{resource.kind} {name} deletion")
+        # A deletion's end lets what it held go next: polled at the shorter deletion poll.
+        self._wait(resource, resource.gone, found, label=f"{resource.kind} {name} deletion",
+                   longest=ctx.aws.deletion_poll)
         if count:
             self._note(resource, ResourceChange(resource.step, resource.kind, name, "delete"))
 
     def _wait(self, resource: Resource, wait: WaitFor | None, found: Found,
-              first: Found | None = None, label: str | None = None) -> Any:
+              first: Found | None = None, label: str | None = None,
+              longest: float | None = None) -> Any:
         if wait is None:
             return None
         ctx = self.ctx
         return ctx.aws.wait_for(label or f"{resource.kind} {resource.name(ctx)}",
                                 lambda: wait.read(ctx, found), wait.status, wait.done,
                                 wait.failed, timeout=wait.timeout, reason=wait.reason,
-                                report=lambda m: ctx.report(resource.step, m), first=first)
+                                report=lambda m: ctx.report(resource.step, m), first=first,
+                                longest=longest)
 
     def _note(self, resource: Resource, change: ResourceChange) -> None:
         with self.cond:

@@ -88,7 +88,9 @@ def patiently(ctx: Context, action: Callable[..., Any], /, *args: Any, **kwargs:
     resource = next((str(v) for v in [*args, *kwargs.values()]
                      if isinstance(v, str) and v.split("-")[0] in HOLDER_FILTERS), "resource")
     try:
-        ctx.aws.wait(f"{resource} (in use)", attempt, DRAIN_SECONDS)
+        # A deletion's retry: polled like a deletion's wait (what it holds goes next).
+        ctx.aws.wait(f"{resource} (in use)", attempt, DRAIN_SECONDS,
+                     longest=ctx.aws.deletion_poll)
     except WaitTimeout as exc:
         raise GatewayProxyError(f"{exc}; {holders(ctx, resource)}; run the same command again "
                                 "once they are gone") from None
