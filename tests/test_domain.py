@@ -70,7 +70,8 @@ def test_up_with_a_zone_requests_validates_and_points_dns(
     assert {"Key": "gatewayproxy:stack", "Value": "quizapi"} in request["Tags"]
     create, = sent(calls, "create_domain_name")
     assert create["securityPolicy"] == "TLS_1_2"
-    assert create["endpointConfiguration"] == {"types": ["REGIONAL"]}
+    # dual-stack, so the AAAA alias answers (IPv4 only is API Gateway's default)
+    assert create["endpointConfiguration"] == {"types": ["REGIONAL"], "ipAddressType": "dualstack"}
     assert create["regionalCertificateArn"].startswith("arn:aws:acm:eu-west-1:")
     assert create["tags"]["gatewayproxy:stack"] == "quizapi"
     mapping, = sent(calls, "create_base_path_mapping")

@@ -33,6 +33,17 @@ def dns_instruction(name: str, found: Found) -> str:
     return f"create DNS record: {name} CNAME {found.get('regionalDomainName')}"
 
 
+# Dual-stack, so the AAAA alias answers: "The default IP address type for API Gateway custom
+# domain names for public APIs is IPv4" ("IP address types for custom domain names in API
+# Gateway", docs.aws.amazon.com/apigateway/latest/developerguide/rest-custom-domain-ip-address-type.html).
+IP_ADDRESS_TYPE = "dualstack"
+ENDPOINT = {"types": ["REGIONAL"], "ipAddressType": IP_ADDRESS_TYPE}
+
+
+def ip_address_type(found: Found) -> str:
+    return str((found.get("endpointConfiguration") or {}).get("ipAddressType") or "ipv4")
+
+
 @dataclass
 class CustomDomain(Resource):
     kind: ClassVar[str] = "custom domain"
@@ -71,6 +82,9 @@ class CustomDomain(Resource):
         current = found.get("regionalCertificateArn")
         if wanted is not None and current != wanted:
             changes.append(FieldChange("certificate_arn", current, wanted))
+        if ip_address_type(found) != IP_ADDRESS_TYPE:
+            changes.append(FieldChange("ip_address_type", ip_address_type(found),
+                                       IP_ADDRESS_TYPE))
         if found.get("securityPolicy") not in (None, "TLS_1_2"):
             changes.append(FieldChange("security_policy", found.get("securityPolicy"),
                                        "TLS_1_2"))
@@ -84,7 +98,7 @@ class CustomDomain(Resource):
             # regionalCertificateArn (certificateArn is the edge-optimized one).
             found = ctx.aws.call("apigateway", "create_domain_name", domainName=name,
                                  regionalCertificateArn=certificate_arn(ctx),
-                                 endpointConfiguration={"types": ["REGIONAL"]},
+                                 endpointConfiguration=ENDPOINT,
                                  securityPolicy="TLS_1_2", tags=ctx.tags(self.step, "domain"),
                                  retry=CERTIFICATE_NOT_YET)
         except AwsError as exc:
@@ -101,6 +115,9 @@ class CustomDomain(Resource):
                for c in changes if c.field == "certificate_arn"]
         ops += [{"op": "replace", "path": "/securityPolicy", "value": "TLS_1_2"}
                 for c in changes if c.field == "security_policy"]
+        ops += [{"op": "replace", "path": "/endpointConfiguration/ipAddressType",
+                 "value": IP_ADDRESS_TYPE}
+                for c in changes if c.field == "ip_address_type"]
         done = ctx.aws.call("apigateway", "update_domain_name", domainName=found["domainName"],
                             patchOperations=ops, retry=CERTIFICATE_NOT_YET)
         return {**found, **done}

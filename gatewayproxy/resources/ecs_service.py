@@ -113,8 +113,9 @@ def capacity_of(service: Found) -> str:
 def strategy(ctx: Context, found: Found | None) -> list[dict[str, Any]] | None:
     """None: the FARGATE launch type (on_demand for a new service, or one already on it, as
     every stack made before this option). A service that has a strategy keeps one: on_demand is
-    then FARGATE weight 1, a move between Fargate capacity providers that UpdateService allows
-    (going back to a launch type is documented only for newer APIs)."""
+    then FARGATE weight 1, a move between Fargate capacity providers that UpdateService allows.
+    (UpdateService now also documents going back to the launch type with an empty list; FARGATE
+    weight 1 runs the same tasks on the same on-demand Fargate, with no second switch.)"""
     capacity = ctx.config.capacity
     if capacity == "on_demand" and not (found or {}).get("capacityProviderStrategy"):
         return None

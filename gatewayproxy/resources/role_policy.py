@@ -16,6 +16,7 @@ Inline policies carry no tags: the policy is ours because the role is (see iam_r
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -29,12 +30,26 @@ from gatewayproxy.resources.iam_role import find_role, role_name
 POLICY_NAME = "gatewayproxy-secrets"
 
 
+# Secrets Manager ends every secret's ARN with "-" and six random characters; IAM matches a
+# request against that full ARN, so a partial ARN (the name without them) in a policy matches
+# nothing ("Permissions policy examples for Secrets Manager": use `SecretName-??????`; the
+# AccessDeniedException of aws/aws-cdk#18555).
+RANDOM_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+
+
+def iam_resource(secret_arn: str) -> str:
+    """The secret as an IAM policy must name it: a full ARN as it is, a partial one with
+    `-??????` for the suffix Secrets Manager added."""
+    return secret_arn if RANDOM_SUFFIX.search(secret_arn) else secret_arn + "-??????"
+
+
 def secret_arns(cfg: Config) -> list[str]:
     """The Secrets Manager secrets to read, as IAM names them: a json-key / version reference
     is allowed through its secret's ARN (ECS asks GetSecretValue of the secret)."""
-    arns = {secret_base_arn(a) for a in cfg.secrets.values() if SECRET_ARN.fullmatch(a)}
+    arns = {iam_resource(secret_base_arn(a)) for a in cfg.secrets.values()
+            if SECRET_ARN.fullmatch(a)}
     if cfg.registry_credentials:
-        arns.add(cfg.registry_credentials)
+        arns.add(iam_resource(cfg.registry_credentials))
     return sorted(arns)
 
 

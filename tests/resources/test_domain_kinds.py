@@ -237,7 +237,7 @@ def test_the_custom_domain_is_regional_tls_1_2_on_the_certificate(tmp_path: Path
     CustomDomain("rest_api", domain.DOMAIN).create(with_domain(ctx, certificate_arn=CERT))
     (_, sent), = aws.sent
     assert sent["securityPolicy"] == "TLS_1_2"
-    assert sent["endpointConfiguration"] == {"types": ["REGIONAL"]}
+    assert sent["endpointConfiguration"] == {"types": ["REGIONAL"], "ipAddressType": "dualstack"}
     assert sent["regionalCertificateArn"] == CERT and "certificateArn" not in sent
     assert sent["tags"]["gatewayproxy:stack"] == "quizapi"
     assert ctx.state.get("rest_api", domain.DOMAIN) == "api.quiz.example.com"
@@ -247,7 +247,8 @@ def test_a_changed_certificate_is_updated_in_place(tmp_path: Path) -> None:
     ctx, aws = context(tmp_path)
     custom = CustomDomain("rest_api", domain.DOMAIN)
     found = {"domainName": "api.quiz.example.com", "regionalCertificateArn": "arn:old",
-             "securityPolicy": "TLS_1_2"}
+             "securityPolicy": "TLS_1_2",
+             "endpointConfiguration": {"types": ["REGIONAL"], "ipAddressType": "dualstack"}}
     changes = custom.diff(with_domain(ctx, certificate_arn=CERT), found)
     assert [(c.field, c.new) for c in changes] == [("certificate_arn", CERT)]
     assert not custom.FORCE_NEW & {c.field for c in changes}
@@ -257,6 +258,15 @@ def test_a_changed_certificate_is_updated_in_place(tmp_path: Path) -> None:
     renamed = custom.diff(ctx, {**found, "domainName": "old.quiz.example.com",
                                 "regionalCertificateArn": CERT})
     assert [c.field for c in renamed] == ["name"] and "name" in custom.FORCE_NEW
+    # An IPv4-only domain (API Gateway's default) becomes dual-stack in place: the AAAA alias.
+    ipv4 = {**found, "regionalCertificateArn": CERT,
+            "endpointConfiguration": {"types": ["REGIONAL"]}}
+    changes = custom.diff(with_domain(ctx, certificate_arn=CERT), ipv4)
+    assert [(c.field, c.old, c.new) for c in changes] == [
+        ("ip_address_type", "ipv4", "dualstack")]
+    custom.update(ctx, ipv4, changes)
+    assert aws.sent[-1][1]["patchOperations"] == [
+        {"op": "replace", "path": "/endpointConfiguration/ipAddressType", "value": "dualstack"}]
 
 
 def test_the_alias_records_point_at_the_regional_name(tmp_path: Path) -> None:

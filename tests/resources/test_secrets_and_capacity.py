@@ -210,6 +210,16 @@ def test_the_policy_allows_exactly_those_actions_on_exactly_those_arns() -> None
     assert only_hub["Statement"][0]["Resource"] == [HUB]
 
 
+def test_a_partial_secret_arn_is_allowed_with_its_random_suffix() -> None:
+    """IAM matches the secret's full ARN (name, "-", six random characters): a partial ARN in
+    the config is named `NAME-??????` in the policy, else GetSecretValue is denied."""
+    partial = f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:quiz/api"
+    document = role_policy.policy_document(parsed(
+        f'registry_credentials = "{partial}"\n[container.secrets]\nKEY = "{partial}:key::"\n'
+        f'DB = "{DB}"\n'))
+    assert document["Statement"][0]["Resource"] == [partial + "-??????", DB]
+
+
 def policy_answer(document: dict[str, Any]) -> dict[str, Any]:
     return {"RoleName": "r", "PolicyName": role_policy.POLICY_NAME, "PolicyDocument": document}
 
