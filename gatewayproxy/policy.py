@@ -22,14 +22,14 @@ create a VPC link"; Amazon ECS "IAM permissions required for Amazon ECS service 
 from __future__ import annotations
 
 import json
-import os
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gatewayproxy import arns
 from gatewayproxy.context import RESOURCE_TAG, STACK_TAG, STEP_TAG
+from gatewayproxy.state_store import S3Location
 
 if TYPE_CHECKING:
     from gatewayproxy.session import StackSession
@@ -743,15 +743,11 @@ def text(names: Names) -> str:
     return "\n".join(lines)
 
 
-S3_URL = re.compile(r"^s3:/{1,2}(?P<bucket>[^/]+)(/(?P<key>.+))?$")
-
-
-def state_location(state: str | None) -> tuple[str | None, str | None]:
-    """(bucket, key) of an s3:// state (a Path makes `s3:/` of `s3://`), else (None, None)."""
-    match = S3_URL.match(state or "")
-    if not match:
-        return None, None
-    return match["bucket"], match["key"]
+def state_names(location: S3Location | Path) -> tuple[str | None, str | None]:
+    """(bucket, key) of an S3 state, else (None, None): a local state needs no S3 right."""
+    if isinstance(location, S3Location):
+        return location.bucket, location.key
+    return None, None
 
 
 def lambda_arns(function_names: Iterable[str], region: str, account: str) -> tuple[str, ...]:
@@ -782,13 +778,11 @@ def names_for(session: StackSession) -> Names:
     """The stack's names as the session sees them: the account and region from its AWS session
     (the sandbox's too), the state location from --state, GATEWAYPROXY_STATE or the config."""
     cfg = session.config
-    state = session.options.state or os.environ.get("GATEWAYPROXY_STATE") \
-        or getattr(cfg, "state", None)
-    bucket, key = state_location(str(state) if state else None)
+    bucket, key = state_names(session.state_location())
     aws = session.aws
     named = [r.function for r in cfg.routes if r.function]
     recorded = _recorded_functions(session)
-    domain = getattr(cfg, "domain", None)
+    domain = cfg.domain
     return Names(stack=cfg.name, account=aws.account_id, region=aws.region,
                  state_bucket=bucket, state_key=key,
                  domain=domain.name if domain else None,

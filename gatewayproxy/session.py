@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from gatewayproxy.engine import Engine
     from gatewayproxy.progress import Reporter
     from gatewayproxy.state import State
-    from gatewayproxy.state_store import Store
+    from gatewayproxy.state_store import S3Location, Store
     from gatewayproxy.steps.base import Context
 
 
@@ -86,8 +86,9 @@ class StackSession:
         session.state = State(None, {}, scratch=True, store=session.store())
         return session
 
-    def store(self) -> Store:
-        """Where this stack's state lives (an S3 state needs the AWS clients at once)."""
+    def state_location(self) -> S3Location | Path:
+        """Where this stack's state lives: --state, else GATEWAYPROXY_STATE, else the config's
+        `[stack] state`, else the file beside the config (state_store.choose)."""
         from gatewayproxy import state as state_module
         from gatewayproxy import state_store
 
@@ -95,6 +96,13 @@ class StackSession:
         location, self.default_state = state_store.choose(
             options.state, os.environ.get(state_store.ENV_VAR), cfg.state,
             state_module.default_path(options.config, cfg.name), options.config.resolve().parent)
+        return location
+
+    def store(self) -> Store:
+        """The state's store (an S3 state needs the AWS clients at once)."""
+        from gatewayproxy import state_store
+
+        location = self.state_location()
         if isinstance(location, state_store.S3Location):
             from gatewayproxy.s3_state import S3Store
 

@@ -16,6 +16,7 @@ from conftest import CONFIG, unlisted_operations_message
 
 from gatewayproxy import aws as aws_module
 from gatewayproxy import policy
+from gatewayproxy.state_store import S3Location
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
@@ -158,14 +159,26 @@ def test_no_lambda_statement_without_lambda_routes() -> None:
 
 
 @pytest.mark.parametrize(("given", "expected"), [
-    ("s3://team-state/quizapi/state.json", ("team-state", "quizapi/state.json")),
-    ("s3:/team-state/quizapi/state.json", ("team-state", "quizapi/state.json")),  # via a Path
-    ("s3://team-state", ("team-state", None)),
-    (".gatewayproxy/quizapi.state.json", (None, None)),
-    (None, (None, None)),
+    (S3Location("team-state", "quizapi/state.json"), ("team-state", "quizapi/state.json")),
+    (Path(".gatewayproxy/quizapi.state.json"), (None, None)),
 ])
-def test_state_location(given: str | None, expected: tuple[str | None, str | None]) -> None:
-    assert policy.state_location(given) == expected
+def test_state_names(given: S3Location | Path, expected: tuple[str | None, str | None]) -> None:
+    assert policy.state_names(given) == expected
+
+
+def test_the_state_is_where_the_session_puts_it(moto_account: None, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The policy names the state the commands use (one precedence: state_store.choose)."""
+    config = tmp_path / "gatewayproxy.toml"
+    config.write_text(CONFIG.replace('[stack]\n', '[stack]\nstate = "s3://from-config/a/s.json"\n', 1))
+    monkeypatch.setenv("GATEWAYPROXY_STATE", "s3://from-env/b/s.json")
+    shown = run("policy", "--json", config=config)
+    assert shown.exit_code == 0, shown.output
+    found = statements(json.loads(shown.output))
+    assert resources(found["S3TheStateBucket"]) == ["arn:aws:s3:::from-env"]
+    flagged = run("policy", "--json", "--state", "s3://from-flag/c/s.json", config=config)
+    assert resources(statements(json.loads(flagged.output))["S3TheStateBucket"]) == [
+        "arn:aws:s3:::from-flag"]
 
 
 def test_lambda_arns_from_names_and_arns() -> None:

@@ -285,7 +285,7 @@ DEPLOYMENT_CONFIGURATION = {"deploymentCircuitBreaker": {"enable": True, "rollba
 
 
 def budget(ctx: Context) -> int:
-    return int(getattr(ctx.config, "max_failed_tasks", DEFAULT_BUDGET))
+    return ctx.config.max_failed_tasks
 
 
 def rolled_back_note(ctx: Context, step: str, service: dict[str, Any]) -> str:

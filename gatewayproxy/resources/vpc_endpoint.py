@@ -50,7 +50,7 @@ def secret_services_of(config: Config) -> list[str]:
     """The endpoints the configured secrets are read through, split by the ARN's service: a
     Secrets Manager ARN needs `secretsmanager`, an SSM parameter (ARN or name) `ssm`."""
     wanted = {"secretsmanager" if str(v).split(":")[2:3] == ["secretsmanager"] else "ssm"
-              for v in (getattr(config, "secrets", None) or {}).values()}
+              for v in config.secrets.values()}
     return [s for s in SECRET_SERVICES if s in wanted]
 
 

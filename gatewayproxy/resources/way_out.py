@@ -122,7 +122,7 @@ def check(ctx: Context) -> None:
             f"container.image {ctx.config.image!r}: with network.nat = \"none\" tasks have no "
             "way out, so the image must be in this region's private ECR "
             f"({account}.dkr.ecr.{region}.amazonaws.com/…)")
-    if getattr(ctx.config, "registry_credentials", None):
+    if ctx.config.registry_credentials:
         raise ConfigError(
             "container.registry_credentials: with network.nat = \"none\" tasks have no way out, "
             "so they cannot reach a registry outside ECR (private ECR needs no credentials)")
