@@ -6,7 +6,6 @@ key. Nothing else in the project parses TOML.
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import re
 import tomllib
@@ -497,8 +496,6 @@ MATCHER = re.compile(r"^\d{3}(-\d{3})?$")
 
 def _parse_health_and_timeouts(raw: dict[str, Any], config: Config) -> Config:
     """[container.health_check], each route's timeout_ms and api.allow_long_timeout."""
-    from dataclasses import replace
-
     api = raw.get("api", {})
     allow_long = api.get("allow_long_timeout", False)
     if not isinstance(allow_long, bool):
@@ -660,7 +657,7 @@ def _parse_failure_budget(container: dict[str, Any], config: Config) -> Config:
     """container.max_failed_tasks: how many stopped tasks of a new deployment `up` takes before
     it stops waiting (ECS's circuit breaker needs at least 3, often many more)."""
     budget = _integer(container, "container", "max_failed_tasks", 3, 1, 50)
-    return dataclasses.replace(config, max_failed_tasks=budget)
+    return replace(config, max_failed_tasks=budget)
 
 
 # -- [api.domain] ----------------------------------------------------------------------------
