@@ -292,15 +292,18 @@ def parse(raw: dict[str, Any], path: Path | None = None) -> Config:
     if vpc_link is not None and vpc_link not in VPC_LINKS:
         raise ConfigError(f"api.vpc_link {vpc_link!r} must be \"v1\" or \"v2\"")
     autoscaling = _autoscaling(container.get("autoscaling"), desired)
-    return _parse_failure_budget(container, _parse_health_and_timeouts(
-        raw, _parse_container_options(container, Config(
+    cfg = Config(
         name=name, region=region, image=image, port=port, cpu=cpu, memory=memory,
         desired_count=desired, environment=dict(environment), vpc_cidr=str(net),
         availability_zones=azs, stage=stage, routes=routes, throttle=throttle,
         usage_plan=usage_plan, access_logs=access_logs, vpc_link=vpc_link,
         autoscaling=autoscaling, path=path, state=_parse_state(stack),
         domain=_parse_domain(api.get("domain")), nat=_parse_nat(network),
-    ))))
+    )
+    # The options parsed below need the config above (e.g. secrets against environment).
+    cfg = _parse_container_options(container, cfg)
+    cfg = _parse_health_and_timeouts(raw, cfg)
+    return _parse_failure_budget(container, cfg)
 
 
 def _table(raw: Any, where: str, known: set[str]) -> dict[str, Any]:
