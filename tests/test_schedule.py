@@ -3,6 +3,7 @@ private subnets beside the NLB; a resource's deletion waits only on what reads i
 
 from __future__ import annotations
 
+import threading
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -73,16 +74,23 @@ def test_the_v2_link_is_created_while_the_nlb_still_provisions(
         moto_account: None, config_file: Path, calls: list[Call],
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The NLB stays `provisioning` until the v2 link has been asked for: `up` finishes only
-    if it creates the link without waiting for the NLB (the fake clock ends any wait)."""
+    if it creates the link without waiting for the NLB. A look at the NLB waits (for real, up
+    to 10 s) until the link is asked for, so the NLB's wait, on the fake clock, cannot time out
+    while the link's thread is still on its way; had the link waited for an active NLB, that
+    look would give up and the NLB never turn active."""
     original = Aws.call
     seen: list[str] = []
+    link_asked = threading.Event()
 
     def provisioning(self: Aws, service: str, operation: str, /, **kwargs: Any) -> Any:
+        if operation == "describe_load_balancers":
+            link_asked.wait(timeout=10)
         answer = original(self, service, operation, **kwargs)
         if (service, operation) == ("apigatewayv2", "create_vpc_link"):
             seen.append("link created")
+            link_asked.set()
         if operation in ("create_load_balancer", "describe_load_balancers"):
-            code = "active" if "link created" in seen else "provisioning"
+            code = "active" if link_asked.is_set() else "provisioning"
             for nlb in answer.get("LoadBalancers", []):
                 nlb["State"] = {"Code": code}
             seen.append(f"nlb {code}")
