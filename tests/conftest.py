@@ -92,7 +92,43 @@ def moto_speedups() -> Iterator[None]:
         # State saves fsync the file and its folder (3 ms each on this disk, 6 ms a save).
         # Nothing in a test can observe a power cut, so the disk may keep the bytes cached.
         patch.setattr(os, "fsync", lambda fd: None)
+        # A botocore client costs 11 ms to build (a class of ~500 methods for EC2, its event
+        # handlers) and holds no account data: moto answers whichever client asks, so one
+        # client per service, region, endpoint and access key serves every test of the run.
+        # Not S3's: its client remembers each bucket's region, which tests move.
+        patch.setattr(Aws, "client", _shared_clients(Aws.client))
+        patch.setattr(boto3, "client", _shared_boto3_clients(boto3.client))
         yield
+
+
+def _shared_clients(build: Any) -> Any:
+    made: dict[tuple[Any, ...], Any] = {}
+
+    def client(aws: Aws, service: str) -> Any:
+        if service in aws._clients or service == "s3":  # a test's fake, or S3
+            return build(aws, service)
+        credentials = aws._session.get_credentials()
+        key = (service, aws.region, aws.endpoint_url, credentials and credentials.access_key)
+        if key not in made:
+            made[key] = build(aws, service)
+        aws._clients.setdefault(service, made[key])
+        return made[key]
+
+    return client
+
+
+def _shared_boto3_clients(build: Any) -> Any:
+    made: dict[tuple[Any, ...], Any] = {}
+
+    def client(*args: Any, **kwargs: Any) -> Any:
+        key = (args, tuple(sorted(kwargs.items())), os.environ.get("AWS_ACCESS_KEY_ID"))
+        if "s3" in args or kwargs.get("service_name") == "s3":
+            return build(*args, **kwargs)
+        if key not in made:
+            made[key] = build(*args, **kwargs)
+        return made[key]
+
+    return client
 
 
 @pytest.fixture(autouse=True)
