@@ -5,16 +5,16 @@ stack converges to exactly one of each; `down` cut short anywhere still leaves n
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from access_fixtures import ACCESS_CONFIG, make_function
 from conftest import stack_session
+from crashes import Writes, state_shape
 from inventory import counts, inventory
-from test_crash_safety import Crash
 from test_lifecycle import EXPECTED
+from worlds import restore
 
-from gatewayproxy.aws import READ_PREFIXES, Aws
+from gatewayproxy.aws import Aws
 from gatewayproxy.engine import Engine
 from gatewayproxy.resources import api_access
 
@@ -34,90 +34,47 @@ COVERED = {"create_rest_api", "create_resource", "put_method", "put_integration"
            "create_deployment"}
 
 
-class CrashAfter:
-    """Notes each write as `step:service.operation`; dies right after the armed one (the n-th
-    write of that name) succeeded on the AWS side."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.at: tuple[str, int] | None = None
-        self.seen: list[str] = []
-        original = Aws.call
-
-        def call(aws: Aws, service: str, operation: str, /, **kwargs: Any) -> Any:
-            result = original(aws, service, operation, **kwargs)
-            if not operation.startswith(READ_PREFIXES) and service != "sts":
-                name = f"{getattr(aws.step, 'name', '?')}:{service}.{operation}"
-                self.seen.append(name)
-                if self.at == (name, self.seen.count(name)):
-                    raise Crash(name)
-            return result
-
-        monkeypatch.setattr(Aws, "call", call)
-
-    def arm(self, at: tuple[str, int] | None) -> None:
-        self.at = at
-        self.seen = []
-
-    def points(self) -> list[tuple[str, int]]:
-        """The writes that belong to API access, each as (name, occurrence)."""
-        return [(name, self.seen[:i + 1].count(name)) for i, name in enumerate(self.seen)
-                if (name.split(":")[0] in NEW_STEPS and name.split(".")[-1] not in COVERED)
-                or "application-autoscaling" in name]
+def is_access_write(name: str) -> bool:
+    """A write that belongs to API access (`step:service.operation`)."""
+    return ((name.split(":")[0] in NEW_STEPS and name.split(".")[-1] not in COVERED)
+            or "application-autoscaling" in name)
 
 
 @pytest.fixture
-def crasher(moto_account: None, monkeypatch: pytest.MonkeyPatch) -> CrashAfter:
+def crasher(moto_account: None, monkeypatch: pytest.MonkeyPatch) -> Writes:
     make_function()
-    return CrashAfter(monkeypatch)
+    return Writes(monkeypatch)
 
 
 def engine(state_path: Path, aws: Aws) -> Engine:
     return stack_session(state_path, aws, FULL).engine(sequential=True)
 
 
-def test_up_converges_after_a_crash_at_each_access_write(crasher: CrashAfter, aws: Aws,
+def test_up_converges_after_a_crash_at_each_access_write(crasher: Writes, aws: Aws,
                                                          tmp_path: Path) -> None:
     state_path = tmp_path / "stack.state.json"
-    crasher.arm(None)
-    engine(state_path, aws).up()
-    points = crasher.points()
-    engine(state_path, aws).down()
+    points = crasher.worlds_of(lambda: engine(state_path, aws).up(), tmp_path, is_access_write)
+    converged = state_shape(state_path)
     assert len(points) >= 9
     print(f"\nup: {len(points)} API-access crash points")
-    for at in points:
-        crasher.arm(at)
-        with pytest.raises(Crash) as crash:
-            engine(state_path, aws).up()
-        crasher.arm(None)
+    for at, world in points:
+        restore(world)
         engine(state_path, aws).up()
-        assert dict(counts(REGION)) == WANTED, f"after a crash in {crash.value} ({at})"
-        engine(state_path, aws).down()
-        assert not any(inventory(REGION).values()), f"orphans after a crash in {crash.value}"
+        assert dict(counts(REGION)) == WANTED, f"after a crash at {at}"
+        assert state_shape(state_path) == converged, f"the state after a crash at {at}"
 
 
-def test_down_converges_after_a_crash_at_each_access_write(crasher: CrashAfter, aws: Aws,
+def test_down_converges_after_a_crash_at_each_access_write(crasher: Writes, aws: Aws,
                                                            tmp_path: Path) -> None:
     state_path = tmp_path / "stack.state.json"
-
-    def up_with_a_key() -> None:
-        deployed = engine(state_path, aws)
-        deployed.up()
-        api_access.create_key(deployed.ctx, "k")
-
-    crasher.arm(None)
-    up_with_a_key()
-    crasher.arm(None)
-    engine(state_path, aws).down()
-    points = crasher.points()
+    deployed = engine(state_path, aws)
+    deployed.up()
+    api_access.create_key(deployed.ctx, "k")
+    points = crasher.worlds_of(lambda: engine(state_path, aws).down(), tmp_path, is_access_write)
     assert len(points) >= 8
     print(f"\ndown: {len(points)} API-access crash points")
-    for at in points:
-        crasher.arm(None)
-        up_with_a_key()
-        crasher.arm(at)
-        with pytest.raises(Crash) as crash:
-            engine(state_path, aws).down()
-        crasher.arm(None)
+    for at, world in points:
+        restore(world)
         engine(state_path, aws).down()
         left = {kind: items for kind, items in inventory(REGION).items() if items}
-        assert not left, f"left after a crash in {crash.value} ({at}): {left}"
+        assert not left, f"left after a crash at {at}: {left}"

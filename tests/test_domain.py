@@ -279,6 +279,8 @@ def test_a_renamed_domain_is_replaced_and_a_removed_one_deleted(
     assert result.exit_code == 0, result.output
     assert domain_inventory(zone) == {}
     assert "execute-api" in run("url", config=config).output
+    state = json.loads((tmp_path / ".gatewayproxy" / "quizapi.state.json").read_text())
+    assert [key for key in state["steps"]["rest_api"]["resources"] if "domain" in key] == []
     calls.clear()
     assert run("up", config=config).exit_code == 0
     assert writes(calls) == []

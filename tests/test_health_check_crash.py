@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 from conftest import CONFIG, REGION, stack_session
+from crashes import Writes
 from inventory import counts
-from test_crash_safety import Crash, CrashAfterWrite, crasher  # noqa: F401 - the fixture
 from test_health_check import HTTP_CHECK, TIMEOUT
 from test_lifecycle import EXPECTED
+from worlds import restore
 
 from gatewayproxy.aws import Aws
 
@@ -23,32 +24,26 @@ def up(state_path: Path, aws: Aws, text: str) -> None:
     stack_session(state_path, aws, text).engine(sequential=True).up()
 
 
-CHUNKS = 2  # the crash points, split so the suite can run them side by side
+@pytest.fixture
+def crasher(moto_account: None, monkeypatch: pytest.MonkeyPatch) -> Writes:
+    return Writes(monkeypatch)
 
 
-@pytest.mark.parametrize("chunk", range(CHUNKS))
 def test_a_health_check_change_converges_after_a_crash_at_every_write(
-        crasher: CrashAfterWrite, aws: Aws, tmp_path: Path, chunk: int) -> None:  # noqa: F811
+        crasher: Writes, aws: Aws, tmp_path: Path) -> None:
     """Crash points are taken going there (the config gains the settings) and coming back
-    (they are removed), by turns: the write order is the same both ways."""
+    (they are removed)."""
     state_path = tmp_path / "stack.state.json"
     up(state_path, aws, CONFIG)
-    crasher.arm(None)
-    up(state_path, aws, CHANGED)
-    points = crasher.writes
-    assert points >= 5  # modify_target_group, update_service, the methods, the deploy
-    current = CHANGED
-    for at in range(1 + chunk, points + 1, CHUNKS):
-        text = CONFIG if (at - 1) // CHUNKS % 2 else CHANGED  # alternating within a chunk
-        if text is current:
-            up(state_path, aws, CONFIG if text is CHANGED else CHANGED)
-        crasher.arm(at)
-        with pytest.raises(Crash):
+    there = crasher.worlds_of(lambda: up(state_path, aws, CHANGED), tmp_path)
+    back = crasher.worlds_of(lambda: up(state_path, aws, CONFIG), tmp_path)
+    assert len(there) >= 5  # modify_target_group, update_service, the methods, the deploy
+    assert len(back) == len(there)  # the same writes, the other way
+    for text, points in ((CHANGED, there), (CONFIG, back)):
+        for at, world in points:
+            restore(world)
             up(state_path, aws, text)
-        crasher.arm(None)
-        up(state_path, aws, text)
-        current = text
-        assert dict(counts(REGION)) == EXPECTED, f"after a crash at write {at}"
+            assert dict(counts(REGION)) == EXPECTED, f"after a crash at write {at}"
     crasher.arm(None)
-    up(state_path, aws, current)
+    up(state_path, aws, CONFIG)
     assert crasher.writes == 0, "a second up after the crashes still writes"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_crash_safety import Crash, CrashAfterWrite
+from crashes import Writes
 from test_network_choices import (
     config,
     default_targets,
@@ -21,6 +21,7 @@ from test_network_choices import (
     nothing_left,
     recorded,
 )
+from worlds import restore
 
 from gatewayproxy.aws import Aws
 
@@ -30,8 +31,8 @@ pytestmark = pytest.mark.crash
 
 
 @pytest.fixture
-def crasher(moto_account: None, monkeypatch: pytest.MonkeyPatch) -> CrashAfterWrite:
-    return CrashAfterWrite(monkeypatch)
+def crasher(moto_account: None, monkeypatch: pytest.MonkeyPatch) -> Writes:
+    return Writes(monkeypatch)
 
 
 def converged(state_path: Path, nat: str) -> dict[str, Any]:
@@ -56,35 +57,20 @@ def converged(state_path: Path, nat: str) -> dict[str, Any]:
     return wrong
 
 
-def writes_of(crasher: CrashAfterWrite, run: Any) -> int:
-    crasher.arm(None)
-    run()
-    return crasher.writes
-
-
 @pytest.mark.parametrize("nat", ["per_zone", "none"])
 def test_switching_up_converges_after_a_crash_at_every_write(
-        network_only: None, crasher: CrashAfterWrite, aws: Aws, tmp_path: Path, nat: str) -> None:
+        network_only: None, crasher: Writes, aws: Aws, tmp_path: Path, nat: str) -> None:
+    """The switch from "single" to the mode, and back, each cut short at every write."""
     state_path = tmp_path / "stack.state.json"
     engine(state_path, aws, config("single")).up()
-    points = writes_of(crasher, lambda: engine(state_path, aws, config(nat)).up())
-    back = writes_of(crasher, lambda: engine(state_path, aws, config("single")).up())
-    assert points >= 3 and back >= 3
-    for at in range(1, points + 1):
-        crasher.arm(at)
-        with pytest.raises(Crash):
-            engine(state_path, aws, config(nat)).up()
-        crasher.arm(None)
-        engine(state_path, aws, config(nat)).up()
-        assert converged(state_path, nat) == {}, f"after a crash of up at write {at}"
-        at_back = at if at <= back else None
-        if at_back is not None:  # and the way back, killed at the same write
-            crasher.arm(at_back)
-            with pytest.raises(Crash):
-                engine(state_path, aws, config("single")).up()
-        crasher.arm(None)
-        engine(state_path, aws, config("single")).up()
-        assert converged(state_path, "single") == {}, f"after a crash of the way back at {at}"
+    there = crasher.worlds_of(lambda: engine(state_path, aws, config(nat)).up(), tmp_path)
+    back = crasher.worlds_of(lambda: engine(state_path, aws, config("single")).up(), tmp_path)
+    assert len(there) >= 3 and len(back) >= 3
+    for mode, points in ((nat, there), ("single", back)):
+        for at, world in points:
+            restore(world)
+            engine(state_path, aws, config(mode)).up()
+            assert converged(state_path, mode) == {}, f"after a crash of up to {mode} at {at}"
     engine(state_path, aws, config("single")).down()
     assert nothing_left() == {}
 
@@ -96,33 +82,14 @@ ADDED = {"delete_vpc_endpoints", "delete_security_group", "delete_nat_gateway", 
 
 @pytest.mark.parametrize("nat", ["per_zone", "none"])
 def test_down_of_each_mode_leaves_nothing_after_a_crash_at_its_new_deletes(
-        network_only: None, crasher: CrashAfterWrite, aws: Aws, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch, nat: str) -> None:
+        network_only: None, crasher: Writes, aws: Aws, tmp_path: Path, nat: str) -> None:
     state_path = tmp_path / "stack.state.json"
-    order: list[str] = []
-    noting = [False]
-    counted = Aws.call  # the crasher's: it counts a write once AWS answered it
-
-    def call(self: Aws, service: str, operation: str, /, **kwargs: Any) -> Any:
-        result = counted(self, service, operation, **kwargs)
-        if noting[0] and not operation.startswith(("describe_", "get_", "list_")) \
-                and service != "sts":
-            order.append(operation)
-        return result
-
-    monkeypatch.setattr(Aws, "call", call)
     engine(state_path, aws, config(nat)).up()
-    noting[0] = True
-    engine(state_path, aws, config(nat)).down()
-    noting[0] = False
-    points = [i + 1 for i, op in enumerate(order) if op in ADDED]
+    points = crasher.worlds_of(lambda: engine(state_path, aws, config(nat)).down(), tmp_path,
+                               lambda name: name.rsplit(".", 1)[1] in ADDED)
     assert points
-    for at in points:
-        engine(state_path, aws, config(nat)).up()
-        crasher.arm(at)
-        with pytest.raises(Crash):
-            engine(state_path, aws, config(nat)).down()
-        crasher.arm(None)
+    for at, world in points:
+        restore(world)
         engine(state_path, aws, config(nat)).down()
-        assert nothing_left() == {}, f"left after a crash of down at write {at} ({order[at - 1]})"
+        assert nothing_left() == {}, f"left after a crash of down at {at}"
         assert not state_path.exists()

@@ -12,9 +12,9 @@ import pytest
 import s3_fixtures
 from click.testing import CliRunner, Result
 from conftest import REGION
+from crashes import Crash, Writes
 from inventory import counts, inventory
 from s3_fixtures import KEY, URL, WallClock, folder, keys_in_bucket, s3_session
-from test_crash_safety import Crash, CrashAfterWrite
 from test_lifecycle import EXPECTED
 
 from gatewayproxy.aws import Aws
@@ -68,7 +68,7 @@ def test_two_ups_started_together_one_works_and_the_other_is_refused_at_once(
 def test_a_lock_left_by_a_killed_up_is_cleared_and_another_folder_converges(
         bucket: str, aws: Aws, tmp_path: Path, wall: WallClock, cleared_by: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    crasher = CrashAfterWrite(monkeypatch)
+    crasher = Writes(monkeypatch)
     dying = s3_session(aws)
     dying.state.store.acquire("up")  # it is killed: nothing will ever release this lock
     lock_id = dying.state.store.lock_id

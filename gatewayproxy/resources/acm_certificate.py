@@ -122,7 +122,6 @@ class AcmCertificate(Resource):
                               Tags=ctx.tag_list(self.step, "certificate"))
         arn = answer["CertificateArn"]
         self.record(ctx, {"CertificateArn": arn})
-        ctx.state.forget(self.step, TOKEN)
         return describe(ctx, arn, retry=NOT_YET) or {"CertificateArn": arn, "DomainName": name}
 
     def stale(self, ctx: Context) -> list[Found]:
@@ -144,6 +143,8 @@ class AcmCertificate(Resource):
             old = ctx.state.get(self.step, OLD) or []
             ctx.state.record(self.step, OLD, [*old, previous])
         super().record(ctx, found)
+        # Requested, or found after a request cut short: either way the token has served.
+        ctx.state.forget(self.step, TOKEN)
 
     def forget(self, ctx: Context) -> None:
         super().forget(ctx)

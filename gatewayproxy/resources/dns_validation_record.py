@@ -93,6 +93,11 @@ class ValidationRecord(Resource):
         ctx.state.record(self.step, domain.ZONE, zone["Id"])
         return found
 
+    def forget(self, ctx: Context) -> None:
+        super().forget(ctx)
+        if not ctx.state.get(self.step, domain.ALIAS):  # the zone is the last record's to drop
+            ctx.state.forget(self.step, domain.ZONE)
+
     def delete(self, ctx: Context, found: Found) -> None:
         # DELETE must repeat the record set exactly as it is (Route 53: "InvalidChangeBatch"
         # otherwise): it is sent as read.
