@@ -69,8 +69,10 @@ def run(*args: str, config: Path) -> Result:
 
 def run_keys(*args: str, config: Path) -> Result:
     """`gatewayproxy keys ...` (the group itself, so the test does not depend on how cli.py
-    registers it)."""
-    return CliRunner().invoke(keys, [*args, "-c", str(config)], input="", catch_exceptions=False)
+    registers it), with the help options `gatewayproxy` gives it: click keeps a command's help
+    option once made, so a run as its own root would change `gatewayproxy keys --help`."""
+    return CliRunner().invoke(keys, [*args, "-c", str(config)], input="", catch_exceptions=False,
+                              help_option_names=["-h", "--help"])
 
 
 def make_function(name: str = "quiz-hook") -> str:

@@ -12,7 +12,7 @@ from conftest import REGION, stack_session
 from crashes import Crash, Writes, state_shape
 from inventory import counts, inventory
 from test_lifecycle import EXPECTED
-from worlds import restore
+from worlds import capture, restore
 
 from gatewayproxy.aws import Aws
 from gatewayproxy.engine import Engine
@@ -63,12 +63,14 @@ def test_up_and_down_converge_after_a_crash_at_every_write(crasher: Writes, aws:
 def test_parallel_up_converges_after_crashes(crasher: Writes, aws: Aws, tmp_path: Path) -> None:
     """The overlapping engine: a crash in one step's thread stops the others; a re-run converges."""
     state_path = tmp_path / "stack.state.json"
+    empty = capture(tmp_path)
     for at in (1, 7, 13, 19, 25, 31, 37, 43):
+        restore(empty)
         crasher.arm(at)
         with pytest.raises(Crash):
             engine(state_path, aws, sequential=False).up()
         crasher.arm(None)
         engine(state_path, aws, sequential=False).up()
         assert dict(counts(REGION)) == EXPECTED, f"after a crash at write {at}"
-        engine(state_path, aws, sequential=False).down()
-        assert not any(inventory(REGION).values())
+    engine(state_path, aws, sequential=False).down()
+    assert not any(inventory(REGION).values())
