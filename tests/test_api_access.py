@@ -8,10 +8,11 @@ from pathlib import Path
 
 import boto3
 import pytest
-from access_fixtures import make_function, run, run_keys, write
+from access_fixtures import ACCESS_CONFIG, make_function, run, run_keys, write
 from conftest import REGION, Call, writes
 from inventory import access_inventory, inventory
 from test_lifecycle import EXPECTED
+from worlds import made_once
 
 from gatewayproxy.resources import api_access
 
@@ -20,10 +21,15 @@ ACCOUNT = "123456789012"
 
 @pytest.fixture
 def deployed(moto_account: None, tmp_path: Path) -> Path:
-    make_function()
+    """The access stack, up (made by one test of the process, restored for the others)."""
     config = write(tmp_path / "gatewayproxy.toml")
-    result = run("up", config=config)
-    assert result.exit_code == 0, result.output
+
+    def up() -> None:
+        make_function()
+        result = run("up", config=config)
+        assert result.exit_code == 0, result.output
+
+    made_once(("test_api_access.deployed", ACCESS_CONFIG), tmp_path, up)
     return config
 
 

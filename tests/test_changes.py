@@ -9,9 +9,10 @@ from pathlib import Path
 import boto3
 import pytest
 from click.testing import CliRunner, Result
-from conftest import REGION, Call, write_config, writes
+from conftest import CONFIG, REGION, Call, write_config, writes
 from inventory import counts
 from test_lifecycle import EXPECTED
+from worlds import made_once
 
 from gatewayproxy.cli import main
 
@@ -49,8 +50,14 @@ def by_kind(rows: list[Row], kind: str) -> list[Row]:
 
 @pytest.fixture
 def deployed(moto_account: None, config_file: Path) -> Path:
-    assert run("up", config=config_file).exit_code == 0
+    """The default stack, up (made by one test of the process, restored for the others)."""
+    made_once(("deployed", CONFIG), config_file.parent,
+              lambda: _assert_up(run("up", config=config_file)))
     return config_file
+
+
+def _assert_up(result: Result) -> None:
+    assert result.exit_code == 0, result.output
 
 
 def test_plan_of_an_unchanged_stack_is_all_nothing(deployed: Path, calls: list[Call]) -> None:

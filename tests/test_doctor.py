@@ -14,12 +14,14 @@ from typing import Any
 import boto3
 import pytest
 from access_fixtures import run
-from conftest import REGION, Call, write_config
+from click.testing import Result
+from conftest import CONFIG, REGION, Call, write_config
 from moto.apigateway import models as apigateway_models
 from moto.apigateway.responses import APIGatewayResponse
 from moto.core import responses as moto_responses
 from moto.elbv2 import models as elbv2_models
 from resources.fakes import context
+from worlds import made_once
 
 from gatewayproxy import doctor
 from gatewayproxy.aws import Aws, Target
@@ -40,8 +42,14 @@ def sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def deployed(moto_account: None, config_file: Path) -> Iterator[Path]:
-    assert run("up", config=config_file).exit_code == 0
+    """The default stack, up (made by one test of the process, restored for the others)."""
+    made_once(("deployed", CONFIG), config_file.parent,
+              lambda: _assert_up(run("up", config=config_file)))
     yield config_file
+
+
+def _assert_up(result: Result) -> None:
+    assert result.exit_code == 0, result.output
 
 
 def hops_of(config_file: Path) -> tuple[int, list[dict[str, Any]]]:

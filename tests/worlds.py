@@ -14,6 +14,7 @@ import copyreg
 import sys
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ Backends = list[tuple[Any, str, str, Any]]
 @dataclass(frozen=True)
 class World:
     backends: Backends
-    files: dict[Path, bytes]  # every file under the folder, by path
+    files: dict[Path, bytes]  # every file under the folder, by its path in the folder
     folder: Path
 
 
@@ -65,22 +66,42 @@ def capture(folder: Path) -> World:
             for account, regions in services.items()
             for region, backend in dict.items(regions)]
     copies = _deepcopy([backend for *_, backend in live])
-    files = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    files = {path.relative_to(folder): path.read_bytes()
+             for path in folder.rglob("*") if path.is_file()}
     return World([(s, a, r, c) for (s, a, r, _), c in zip(live, copies, strict=True)],
                  files, folder)
 
 
-def restore(world: World) -> None:
+def restore(world: World, folder: Path | None = None) -> None:
     """The account and the folder as they were captured: backends built since are dropped,
-    files written since are removed. The world can be restored again (each restore copies)."""
+    files written since are removed. The world can be restored again (each restore copies).
+    Into another `folder`, the captured files are written and the others left alone."""
+    folder = folder or world.folder
     for services in BackendDict._instances:
         for regions in services.values():
             dict.clear(regions)
     copies = _deepcopy([backend for *_, backend in world.backends])
     for (services, account, region, _), backend in zip(world.backends, copies, strict=True):
         dict.__setitem__(services[account], region, backend)
-    for path in [p for p in world.folder.rglob("*") if p.is_file() and p not in world.files]:
-        path.unlink()
-    for path, data in world.files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+    if folder == world.folder:
+        for path in [p for p in folder.rglob("*")
+                     if p.is_file() and p.relative_to(folder) not in world.files]:
+            path.unlink()
+    for relative, data in world.files.items():
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        (folder / relative).write_bytes(data)
+
+
+_MADE: dict[tuple[str, ...], World] = {}
+
+
+def made_once(key: tuple[str, ...], folder: Path, make: Callable[[], None]) -> None:
+    """What `make()` leaves in the account and `folder`, made by the first test of this process
+    that asks for `key` and restored into the folders of the later ones. The key names
+    everything `make` depends on (the fixture, the config's text)."""
+    world = _MADE.get(key)
+    if world is None:
+        make()
+        _MADE[key] = capture(folder)
+    else:
+        restore(world, folder)
