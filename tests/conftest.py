@@ -17,6 +17,7 @@ import boto3
 import botocore
 import botocore.session
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from moto import mock_aws
 from moto.core import responses as moto_responses
 
@@ -98,9 +99,24 @@ def moto_speedups() -> Iterator[None]:
         # client per service, region, endpoint and access key serves every test of the run.
         # Not S3's: its client remembers each bucket's region, which tests move. In process,
         # requests go unsigned (a fifth of a call's cost): moto reads no signature.
+        # moto makes a new 2048-bit RSA key for each certificate ACM is asked for (0.1 s
+        # each); one key of each size serves every certificate of the run.
+        patch.setattr(rsa, "generate_private_key", _one_key_per_size(rsa.generate_private_key))
         patch.setattr(Aws, "client", _shared_clients(Aws.client))
         patch.setattr(boto3, "client", _shared_boto3_clients(boto3.client))
         yield
+
+
+def _one_key_per_size(generate: Any) -> Any:
+    made: dict[tuple[Any, ...], Any] = {}
+
+    def key(public_exponent: int, key_size: int, backend: Any = None) -> Any:
+        if (public_exponent, key_size) not in made:
+            made[public_exponent, key_size] = generate(public_exponent=public_exponent,
+                                                       key_size=key_size)
+        return made[public_exponent, key_size]
+
+    return key
 
 
 def _shared_clients(build: Any) -> Any:
