@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import logging
 import os
 import socket
 import threading
@@ -172,6 +173,9 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clock: FakeClock) -
     # 0.6 s per test that touches EC2, and as much again to reset them. Fargate uses none.
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     monkeypatch.setattr(socket.socket, "connect", _loopback_only(socket.socket.connect))
+    # `-v` makes the tool's logger log every call for the rest of the process: not past a test.
+    product_log = logging.getLogger("gatewayproxy")
+    monkeypatch.setattr(product_log, "level", product_log.level)
     # Every Aws the CLI builds gets the fake clock: waits and backoffs never really sleep.
     monkeypatch.setattr(aws_module, "default_clock", lambda cancel: clock)
 
