@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import REGION, stack_session
-from crashes import Crash, Writes, state_shape
+from crashes import At, Crash, Writes, state_shape
 from inventory import counts, inventory
 from test_lifecycle import EXPECTED
-from worlds import capture, restore
+from worlds import World, capture, restore
 
 from gatewayproxy.aws import Aws
 from gatewayproxy.engine import Engine
@@ -31,6 +32,23 @@ def engine(state_path: Path, aws: Aws, sequential: bool = True) -> Engine:
 
 
 CHUNKS = 3  # the crash points, split so the suite can run them side by side
+_REFERENCE: list[tuple[list[tuple[At, World]], dict[str, Any], list[tuple[At, World]]]] = []
+
+
+def reference_run(crasher: Writes, aws: Aws, folder: Path
+                  ) -> tuple[list[tuple[At, World]], dict[str, Any], list[tuple[At, World]]]:
+    """The worlds at each write of one `up` and of the `down` after it, and the state's shape
+    in between: made by the first chunk of this process, the same for the others (worlds are
+    restored by copy)."""
+    if not _REFERENCE:
+        state_path = folder / "stack.state.json"
+        # Made once per account, so only a first `up` would make it: not a write of the stack.
+        aws.call("iam", "create_service_linked_role", AWSServiceName="ecs.amazonaws.com")
+        ups = crasher.worlds_of(lambda: engine(state_path, aws).up(), folder)
+        converged = state_shape(state_path)
+        _REFERENCE.append((ups, converged, crasher.worlds_of(
+            lambda: engine(state_path, aws).down(), folder)))
+    return _REFERENCE[0]
 
 
 @pytest.mark.parametrize("chunk", range(CHUNKS))
@@ -39,19 +57,15 @@ def test_up_and_down_converge_after_a_crash_at_every_write(crasher: Writes, aws:
     """The world a crash leaves at each write of `up` (then of `down`), captured in one run:
     the next run converges, to exactly one of each (then to nothing)."""
     state_path = tmp_path / "stack.state.json"
-    # Made once per account, so only a first `up` would make it: not one of the stack's writes.
-    aws.call("iam", "create_service_linked_role", AWSServiceName="ecs.amazonaws.com")
-    ups = crasher.worlds_of(lambda: engine(state_path, aws).up(), tmp_path)
-    converged = state_shape(state_path)
-    downs = crasher.worlds_of(lambda: engine(state_path, aws).down(), tmp_path)
+    ups, converged, downs = reference_run(crasher, aws, tmp_path)
     assert len(ups) >= 40 and len(downs) >= 30
     for at, world in ups[chunk::CHUNKS]:
-        restore(world)
+        restore(world, tmp_path)
         engine(state_path, aws).up()
         assert dict(counts(REGION)) == EXPECTED, f"after a crash of up at write {at}"
         assert state_shape(state_path) == converged, f"the state after a crash of up at write {at}"
     for at, world in downs[chunk::CHUNKS]:
-        restore(world)
+        restore(world, tmp_path)
         engine(state_path, aws).down()
         left = {kind: items for kind, items in inventory(REGION).items() if items}
         assert not left, f"left after a crash of down at write {at}: {left}"

@@ -72,10 +72,10 @@ def capture(folder: Path) -> World:
                  files, folder)
 
 
-def restore(world: World, folder: Path | None = None) -> None:
-    """The account and the folder as they were captured: backends built since are dropped,
-    files written since are removed. The world can be restored again (each restore copies).
-    Into another `folder`, the captured files are written and the others left alone."""
+def restore(world: World, folder: Path | None = None, prune: bool = True) -> None:
+    """The account and the folder (or the same files in another `folder`) as they were
+    captured: backends built since are dropped, files written since are removed (unless not
+    `prune`). The world can be restored again (each restore copies)."""
     folder = folder or world.folder
     for services in BackendDict._instances:
         for regions in services.values():
@@ -83,7 +83,7 @@ def restore(world: World, folder: Path | None = None) -> None:
     copies = _deepcopy([backend for *_, backend in world.backends])
     for (services, account, region, _), backend in zip(world.backends, copies, strict=True):
         dict.__setitem__(services[account], region, backend)
-    if folder == world.folder:
+    if prune:
         for path in [p for p in folder.rglob("*")
                      if p.is_file() and p.relative_to(folder) not in world.files]:
             path.unlink()
@@ -104,4 +104,4 @@ def made_once(key: tuple[str, ...], folder: Path, make: Callable[[], None]) -> N
         make()
         _MADE[key] = capture(folder)
     else:
-        restore(world, folder)
+        restore(world, folder, prune=False)  # the test's own files stay
