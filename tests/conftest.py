@@ -159,7 +159,8 @@ def _shared_boto3_clients(build: Any) -> Any:
 
 
 @pytest.fixture(autouse=True)
-def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clock: FakeClock) -> None:
+def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clock: FakeClock,
+            request: pytest.FixtureRequest) -> None:
     """No real credentials, profile, endpoint or sandbox ever leak into a test."""
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_REGION",
                  "AWS_SESSION_TOKEN", "GATEWAYPROXY_POLL_SECONDS"):
@@ -174,8 +175,8 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clock: FakeClock) -
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     monkeypatch.setattr(socket.socket, "connect", _loopback_only(socket.socket.connect))
     # `-v` makes the tool's logger log every call for the rest of the process: not past a test.
-    product_log = logging.getLogger("gatewayproxy")
-    monkeypatch.setattr(product_log, "level", product_log.level)
+    product_log, level = logging.getLogger("gatewayproxy"), logging.getLogger("gatewayproxy").level
+    request.addfinalizer(lambda: product_log.setLevel(level))  # setLevel: clears logging's cache
     # Every Aws the CLI builds gets the fake clock: waits and backoffs never really sleep.
     monkeypatch.setattr(aws_module, "default_clock", lambda cancel: clock)
 

@@ -9,11 +9,13 @@ threads must stop on it). `worlds_of` runs once and captures the world at each w
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from inventory import inventory
 from worlds import World, capture
 
 from gatewayproxy.aws import READ_PREFIXES, Aws
@@ -88,3 +90,25 @@ def state_shape(state_path: Path) -> dict[str, tuple[bool, list[str]]]:
         return {}
     steps = json.loads(state_path.read_text())["steps"]
     return {step: (entry["done"], sorted(entry["resources"])) for step, entry in steps.items()}
+
+
+# Ids of the kinds the inventory lists that a state may name: EC2's and the load balancers'.
+NAMED_IDS = re.compile(r'"((?:vpc|subnet|rtb|igw|nat|eipalloc|sg)-[0-9a-f]+'
+                       r'|arn:aws:elasticloadbalancing:[^"]+)"')
+
+
+def unaccounted(state_path: Path, region: str) -> dict[str, list[str]]:
+    """What a recovered state gets wrong about the account (empty when nothing): live resources
+    it does not name (`down` would have to find them by their tags), and EC2 ids or load
+    balancer ARNs it names that no longer exist (a stale id). Task definitions are left out:
+    earlier revisions stay ACTIVE by design; a Lambda permission is named by its function (the
+    state keeps the functions whose policies it touched, not the statements)."""
+    text = state_path.read_text() if state_path.exists() else ""
+    live = {kind: items for kind, items in inventory(region).items() if kind != "task_definitions"}
+    needles = {item: f'"{item}"' for kind, items in live.items() if kind != "lambda_permissions"
+               for item in items}
+    needles.update({p: f':function:{p.split(":")[0]}"' for p in live["lambda_permissions"]})
+    unnamed = [item for item, needle in needles.items() if needle not in text]
+    known = {item for items in live.values() for item in items}
+    stale = sorted(set(NAMED_IDS.findall(text)) - known)
+    return {k: v for k, v in {"unnamed": unnamed, "stale": stale}.items() if v}

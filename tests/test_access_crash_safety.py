@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from access_fixtures import ACCESS_CONFIG, make_function
 from conftest import stack_session
-from crashes import Writes, state_shape
+from crashes import Writes, state_shape, unaccounted
 from inventory import counts, inventory
 from test_lifecycle import EXPECTED
 from worlds import restore
@@ -62,6 +62,7 @@ def test_up_converges_after_a_crash_at_each_access_write(crasher: Writes, aws: A
         engine(state_path, aws).up()
         assert dict(counts(REGION)) == WANTED, f"after a crash at {at}"
         assert state_shape(state_path) == converged, f"the state after a crash at {at}"
+        assert unaccounted(state_path, REGION) == {}, f"the state after a crash at {at}"
 
 
 def test_down_converges_after_a_crash_at_each_access_write(crasher: Writes, aws: Aws,

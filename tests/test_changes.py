@@ -51,7 +51,7 @@ def by_kind(rows: list[Row], kind: str) -> list[Row]:
 @pytest.fixture
 def deployed(moto_account: None, config_file: Path) -> Path:
     """The default stack, up (made by one test of the process, restored for the others)."""
-    made_once(("deployed", CONFIG), config_file.parent,
+    made_once(("test_changes.deployed", CONFIG), config_file.parent,
               lambda: _assert_up(run("up", config=config_file)))
     return config_file
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CONFIG, REGION, stack_session
-from crashes import At, Writes
+from crashes import At, Writes, unaccounted
 from inventory import counts, inventory
 from test_container_options import make_secrets, options, role_policies
 from test_lifecycle import EXPECTED
@@ -52,6 +52,7 @@ def converged(crasher: Writes, state_path: Path, aws: Aws, text: str, policies: 
     assert {k: n for k, n in counts(REGION).items() if k != "task_definitions"} == \
         {k: n for k, n in EXPECTED.items() if k != "task_definitions"}, why
     assert role_policies() == policies, why
+    assert unaccounted(state_path, REGION) == {}, why
     crasher.arm(None)
     engine(state_path, aws, text).up()
     assert crasher.seen == [], f"{why}: a further up wrote {crasher.seen}"

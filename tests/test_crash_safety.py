@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from conftest import REGION, stack_session
-from crashes import At, Crash, Writes, state_shape
+from crashes import At, Crash, Writes, state_shape, unaccounted
 from inventory import counts, inventory
 from test_lifecycle import EXPECTED
 from worlds import World, capture, restore
@@ -44,6 +44,10 @@ def reference_run(crasher: Writes, aws: Aws, folder: Path
         state_path = folder / "stack.state.json"
         # Made once per account, so only a first `up` would make it: not a write of the stack.
         aws.call("iam", "create_service_linked_role", AWSServiceName="ecs.amazonaws.com")
+        # In an account that had the stack once: what its `down` leaves (INACTIVE clusters,
+        # services and task definitions, deleted NAT gateways) must not be adopted.
+        engine(state_path, aws).up()
+        engine(state_path, aws).down()
         ups = crasher.worlds_of(lambda: engine(state_path, aws).up(), folder)
         converged = state_shape(state_path)
         _REFERENCE.append((ups, converged, crasher.worlds_of(
@@ -64,6 +68,7 @@ def test_up_and_down_converge_after_a_crash_at_every_write(crasher: Writes, aws:
         engine(state_path, aws).up()
         assert dict(counts(REGION)) == EXPECTED, f"after a crash of up at write {at}"
         assert state_shape(state_path) == converged, f"the state after a crash of up at write {at}"
+        assert unaccounted(state_path, REGION) == {}, f"the state after a crash at write {at}"
     for at, world in downs[chunk::CHUNKS]:
         restore(world, tmp_path)
         engine(state_path, aws).down()
@@ -72,6 +77,27 @@ def test_up_and_down_converge_after_a_crash_at_every_write(crasher: Writes, aws:
         assert not state_path.exists()
     print(f"\nup: {len(ups)} crash points, down: {len(downs)}; this chunk: "
           f"{len(ups[chunk::CHUNKS]) + len(downs[chunk::CHUNKS])}")
+
+
+def test_a_crash_raised_in_the_sequential_engine_comes_out_as_it_came(
+        crasher: Writes, aws: Aws, tmp_path: Path) -> None:
+    """The captured worlds stand for SIGKILL; a BaseException raised at a write (Ctrl-C, a
+    simulated crash) must also pass every handler of ours, at the first, a middle and the last
+    write of `up`, and the run after it converges."""
+    state_path = tmp_path / "stack.state.json"
+    aws.call("iam", "create_service_linked_role", AWSServiceName="ecs.amazonaws.com")
+    empty = capture(tmp_path)
+    crasher.arm(None)
+    engine(state_path, aws).up()
+    last = crasher.writes
+    for at in (1, last // 2, last):
+        restore(empty)
+        crasher.arm(at)
+        with pytest.raises(Crash):
+            engine(state_path, aws).up()
+        crasher.arm(None)
+        engine(state_path, aws).up()
+        assert dict(counts(REGION)) == EXPECTED, f"after a crash at write {at}"
 
 
 def test_parallel_up_converges_after_crashes(crasher: Writes, aws: Aws, tmp_path: Path) -> None:
@@ -86,5 +112,6 @@ def test_parallel_up_converges_after_crashes(crasher: Writes, aws: Aws, tmp_path
         crasher.arm(None)
         engine(state_path, aws, sequential=False).up()
         assert dict(counts(REGION)) == EXPECTED, f"after a crash at write {at}"
+        assert unaccounted(state_path, REGION) == {}, f"the state after a crash at write {at}"
     engine(state_path, aws, sequential=False).down()
     assert not any(inventory(REGION).values())

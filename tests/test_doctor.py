@@ -43,7 +43,7 @@ def sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def deployed(moto_account: None, config_file: Path) -> Iterator[Path]:
     """The default stack, up (made by one test of the process, restored for the others)."""
-    made_once(("deployed", CONFIG), config_file.parent,
+    made_once(("test_doctor.deployed", CONFIG), config_file.parent,
               lambda: _assert_up(run("up", config=config_file)))
     yield config_file
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import CONFIG, stack_session
-from crashes import Writes, state_shape
+from conftest import CONFIG, REGION, stack_session
+from crashes import Writes, state_shape, unaccounted
 from test_domain import FULL, domain_inventory, make_zone
 from worlds import restore
 
@@ -51,11 +51,13 @@ def test_adding_and_removing_the_domain_converge_after_a_crash_at_each_write(
         engine(state_path, aws, WITH_DOMAIN).up()
         assert domain_inventory(zone) == FULL, f"after a crash at {at}"
         assert state_shape(state_path) == with_domain, f"the state after a crash at {at}"
+        assert unaccounted(state_path, REGION) == {}, f"the state after a crash at {at}"
     for at, world in removed:
         restore(world)
         engine(state_path, aws, CONFIG).up()
         assert domain_inventory(zone) == {}, f"left after a crash at {at}"
         assert state_shape(state_path) == without, f"the state after a crash at {at}"
+        assert unaccounted(state_path, REGION) == {}, f"the state after a crash at {at}"
 
 
 def test_down_converges_after_a_crash_at_each_domain_write(

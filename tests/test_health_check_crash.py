@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CONFIG, REGION, stack_session
-from crashes import Writes
+from crashes import Writes, unaccounted
 from inventory import counts
 from test_health_check import HTTP_CHECK, TIMEOUT
 from test_lifecycle import EXPECTED
@@ -44,6 +44,7 @@ def test_a_health_check_change_converges_after_a_crash_at_every_write(
             restore(world)
             up(state_path, aws, text)
             assert dict(counts(REGION)) == EXPECTED, f"after a crash at write {at}"
+            assert unaccounted(state_path, REGION) == {}, f"the state after a crash at {at}"
     crasher.arm(None)
     up(state_path, aws, CONFIG)
     assert crasher.writes == 0, "a second up after the crashes still writes"

@@ -22,7 +22,7 @@ def both(region: str = REGION) -> tuple[dict[str, list[str]], dict[str, list[str
     return inventory(region), api_inventory(region)
 
 
-def test_both_inventories_agree_from_nothing_to_two_stacks_and_back(moto_account: None,
+def test_both_inventories_agree_from_nothing_to_two_stacks_and_after_one_goes(moto_account: None,
                                                                     aws: Aws,
                                                                     tmp_path: Path) -> None:
     direct, api = both()

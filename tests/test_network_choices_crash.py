@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from crashes import Writes
+from crashes import Writes, unaccounted
 from test_network_choices import (
     config,
     default_targets,
@@ -71,6 +71,7 @@ def test_switching_up_converges_after_a_crash_at_every_write(
             restore(world)
             engine(state_path, aws, config(mode)).up()
             assert converged(state_path, mode) == {}, f"after a crash of up to {mode} at {at}"
+            assert unaccounted(state_path, "eu-west-1") == {}, f"the state after a crash at {at}"
     engine(state_path, aws, config("single")).down()
     assert nothing_left() == {}
 

@@ -45,3 +45,23 @@ def test_a_restore_brings_back_the_account_and_files_as_captured(moto_account: N
     assert state.read_text() == "two"
     restore(first)  # the same world, again
     assert vpcs() == ["10.1.0.0/16"]
+
+
+@pytest.mark.e2e
+def test_a_world_restored_into_another_folder_brings_its_files_there(moto_account: None,
+                                                                     tmp_path: Path) -> None:
+    made, other = tmp_path / "made", tmp_path / "other"
+    (made / ".gatewayproxy").mkdir(parents=True)
+    (made / ".gatewayproxy" / "stack.state.json").write_text("made")
+    boto3.client("ec2", region_name=REGION).create_vpc(CidrBlock="10.1.0.0/16")
+    world = capture(made)
+    boto3.client("ec2", region_name=REGION).create_vpc(CidrBlock="10.2.0.0/16")
+    other.mkdir()
+    (other / "gatewayproxy.toml").write_text("the test's own")
+
+    restore(world, other, prune=False)
+    assert vpcs() == ["10.1.0.0/16"]
+    assert (other / ".gatewayproxy" / "stack.state.json").read_text() == "made"
+    assert (other / "gatewayproxy.toml").read_text() == "the test's own"  # left alone
+    restore(world, other)  # pruned: only what was captured
+    assert sorted(p.name for p in other.rglob("*") if p.is_file()) == ["stack.state.json"]

@@ -37,7 +37,7 @@ class World:
 REBUILT_DEFAULTDICTS = (("moto.ssm.models", "ParameterDict"),)
 
 
-def _new_defaultdict(cls: type, factory: Any) -> Any:
+def _new_defaultdict(cls: type[Any], factory: Any) -> Any:
     made = cls.__new__(cls)
     defaultdict.__init__(made, factory)
     return made
@@ -48,10 +48,13 @@ def _reduce_defaultdict(made: Any) -> tuple[Any, ...]:
             iter(made.items()))
 
 
+# A lock is copied as a new one (ECR's backend has one; nobody holds it between calls). For the
+# test process only: a lock pickles from then on.
+copyreg.pickle(type(threading.Lock()), lambda lock: (threading.Lock, ()))
+copyreg.pickle(type(threading.RLock()), lambda lock: (threading.RLock, ()))
+
+
 def _deepcopy(backends: list[Any]) -> list[Any]:
-    # A lock is copied as a new one (ECR's backend has one; nobody holds it between calls).
-    copyreg.pickle(type(threading.Lock()), lambda lock: (threading.Lock, ()))
-    copyreg.pickle(type(threading.RLock()), lambda lock: (threading.RLock, ()))
     for module, name in REBUILT_DEFAULTDICTS:
         if module in sys.modules:
             copyreg.pickle(getattr(sys.modules[module], name), _reduce_defaultdict)
