@@ -20,7 +20,10 @@ import botocore.session
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from moto import mock_aws
+from moto.core import base_backend as moto_base_backend
+from moto.core import models as moto_models
 from moto.core import responses as moto_responses
+from moto.core.base_backend import BackendDict
 
 from gatewayproxy import aws as aws_module
 from gatewayproxy import config, probe
@@ -100,12 +103,31 @@ def moto_speedups() -> Iterator[None]:
         # client per service, region, endpoint and access key serves every test of the run.
         # Not S3's: its client remembers each bucket's region, which tests move. In process,
         # requests go unsigned (a fifth of a call's cost): moto reads no signature.
+        # Each mock_aws start registers ~1,300 `responses` callbacks, for calls to AWS made with
+        # the `requests` library: nothing here makes one (and one to AWS beyond this machine
+        # fails the test). With none registered, such a call is refused by `responses`.
+        patch.setattr(moto_models, "RESPONSES_METHODS", [])
+        # Each start and stop also builds every backend in use afresh before dropping them all.
+        patch.setattr(BackendDict, "reset", classmethod(_drop_backends))
         # moto makes a new 2048-bit RSA key for each certificate ACM is asked for (0.1 s
         # each); one key of each size serves every certificate of the run.
         patch.setattr(rsa, "generate_private_key", _one_key_per_size(rsa.generate_private_key))
         patch.setattr(Aws, "client", _shared_clients(Aws.client))
         patch.setattr(boto3, "client", _shared_boto3_clients(boto3.client))
         yield
+
+
+def _drop_backends(cls: type[BackendDict[Any]]) -> None:
+    """BackendDict.reset without building each backend again first: the same empty account.
+    A backend whose class has its own reset (S3's frees the global bucket names) still gets it."""
+    with moto_base_backend.backend_lock:
+        for services in cls._instances:
+            for regions in services.values():
+                for backend in dict.values(regions):
+                    if type(backend).reset is not moto_base_backend.BaseBackend.reset:
+                        backend.reset()
+            services.clear()
+        cls._instances.clear()
 
 
 def _one_key_per_size(generate: Any) -> Any:
