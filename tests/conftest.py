@@ -98,20 +98,20 @@ def moto_speedups() -> Iterator[None]:
         # State saves fsync the file and its folder (3 ms each on this disk, 6 ms a save).
         # Nothing in a test can observe a power cut, so the disk may keep the bytes cached.
         patch.setattr(os, "fsync", lambda fd: None)
-        # A botocore client costs 11 ms to build (a class of ~500 methods for EC2, its event
-        # handlers) and holds no account data: moto answers whichever client asks, so one
-        # client per service, region, endpoint and access key serves every test of the run.
-        # Not S3's: its client remembers each bucket's region, which tests move. In process,
-        # requests go unsigned (a fifth of a call's cost): moto reads no signature.
         # Each mock_aws start registers ~1,300 `responses` callbacks, for calls to AWS made with
-        # the `requests` library: nothing here makes one (and one to AWS beyond this machine
-        # fails the test). With none registered, such a call is refused by `responses`.
+        # the `requests` library: nothing here makes one. Without them such a call would pass
+        # through to the network, where the loopback guard below fails the test.
         patch.setattr(moto_models, "RESPONSES_METHODS", [])
         # Each start and stop also builds every backend in use afresh before dropping them all.
         patch.setattr(BackendDict, "reset", classmethod(_drop_backends))
         # moto makes a new 2048-bit RSA key for each certificate ACM is asked for (0.1 s
         # each); one key of each size serves every certificate of the run.
         patch.setattr(rsa, "generate_private_key", _one_key_per_size(rsa.generate_private_key))
+        # A botocore client costs 11 ms to build (a class of ~500 methods for EC2, its event
+        # handlers) and holds no account data: moto answers whichever client asks, so one
+        # client per service, region, endpoint and access key serves every test of the run.
+        # Not S3's: its client remembers each bucket's region, which tests move. In process,
+        # requests go unsigned (a fifth of a call's cost): moto reads no signature.
         patch.setattr(Aws, "client", _shared_clients(Aws.client))
         patch.setattr(boto3, "client", _shared_boto3_clients(boto3.client))
         yield
@@ -170,7 +170,9 @@ def _shared_boto3_clients(build: Any) -> Any:
     made: dict[tuple[Any, ...], Any] = {}
 
     def client(*args: Any, **kwargs: Any) -> Any:
-        key = (args, tuple(sorted(kwargs.items())), os.environ.get("AWS_ACCESS_KEY_ID"))
+        key = (args, tuple(sorted(kwargs.items())),
+               *(os.environ.get(name) for name in ("AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
+                                                   "AWS_ACCESS_KEY_ID")))
         if "s3" in args or kwargs.get("service_name") == "s3" or key[-1] is None:
             return build(*args, **kwargs)
         if key not in made:
