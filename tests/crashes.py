@@ -97,10 +97,12 @@ NAMED_IDS = re.compile(r'"((?:vpc|subnet|rtb|igw|nat|eipalloc|sg)-[0-9a-f]+'
                        r'|arn:aws:elasticloadbalancing:[^"]+)"')
 
 
-def unaccounted(state_path: Path, region: str) -> dict[str, list[str]]:
-    """What a recovered state gets wrong about the account (empty when nothing): live resources
-    it does not name (`down` would have to find them by their tags), and EC2 ids or load
-    balancer ARNs it names that no longer exist (a stale id). Task definitions are left out:
+def unaccounted(state_path: Path, region: str,
+                shape: dict[str, tuple[bool, list[str]]] | None = None) -> dict[str, Any]:
+    """What a recovered state gets wrong (empty when nothing): its shape, when it differs from
+    `shape` (an uninterrupted run's `state_shape`); live resources it does not name (`down`
+    would have to find them by their tags); EC2 ids or load balancer ARNs it names that no
+    longer exist (a stale id). Task definitions are left out:
     earlier revisions stay ACTIVE by design; a Lambda permission is named by its function (the
     state keeps the functions whose policies it touched, not the statements)."""
     text = state_path.read_text() if state_path.exists() else ""
@@ -111,4 +113,7 @@ def unaccounted(state_path: Path, region: str) -> dict[str, list[str]]:
     unnamed = [item for item, needle in needles.items() if needle not in text]
     known = {item for items in live.values() for item in items}
     stale = sorted(set(NAMED_IDS.findall(text)) - known)
-    return {k: v for k, v in {"unnamed": unnamed, "stale": stale}.items() if v}
+    have = state_shape(state_path) if shape is not None else None
+    wrong = {"shape": (have, shape) if have != shape else None, "unnamed": unnamed,
+             "stale": stale}
+    return {k: v for k, v in wrong.items() if v}

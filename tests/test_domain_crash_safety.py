@@ -46,18 +46,13 @@ def test_adding_and_removing_the_domain_converge_after_a_crash_at_each_write(
                                 is_domain_write)
     without = state_shape(state_path)
     assert len(added) >= 5 and len(removed) >= 5, (added, removed)
-    for at, world in added:
-        restore(world)
-        engine(state_path, aws, WITH_DOMAIN).up()
-        assert domain_inventory(zone) == FULL, f"after a crash at {at}"
-        assert state_shape(state_path) == with_domain, f"the state after a crash at {at}"
-        assert unaccounted(state_path, REGION) == {}, f"the state after a crash at {at}"
-    for at, world in removed:
-        restore(world)
-        engine(state_path, aws, CONFIG).up()
-        assert domain_inventory(zone) == {}, f"left after a crash at {at}"
-        assert state_shape(state_path) == without, f"the state after a crash at {at}"
-        assert unaccounted(state_path, REGION) == {}, f"the state after a crash at {at}"
+    for text, points, wanted, shape in ((WITH_DOMAIN, added, FULL, with_domain),
+                                        (CONFIG, removed, {}, without)):
+        for at, world in points:
+            restore(world)
+            engine(state_path, aws, text).up()
+            assert domain_inventory(zone) == wanted, f"after a crash at {at}"
+            assert unaccounted(state_path, REGION, shape) == {}, f"the state after a crash at {at}"
 
 
 def test_down_converges_after_a_crash_at_each_domain_write(
